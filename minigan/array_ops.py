@@ -1,0 +1,142 @@
+"""The backward vocabulary on raw arrays: the fast path of every primitive's backward.
+
+Primitive backward formulas are written once against a namespace ``F`` (see autograd.py).
+With ``create_graph=False`` that namespace is an :class:`ArrayOps` bound to one device's
+array module, so ``F.sum(gy, dim=0)`` is one ``xp.sum`` call and no graph is recorded. The
+method names and signatures are exactly those of :mod:`minigan.functional`, which is the
+other namespace (Tensors, with a graph). Only array-API calls are used here.
+"""
+from __future__ import annotations
+
+
+def normalize_dims(dim, ndim):
+    """``dim`` (None, int or sequence, negatives allowed) as a sorted tuple of axes."""
+    if dim is None:
+        return tuple(range(ndim))
+    if isinstance(dim, int):
+        dim = (dim,)
+    out = []
+    for d in dim:
+        if not -ndim <= d < max(ndim, 1):
+            raise IndexError(f"Dimension out of range (expected to be in range of "
+                             f"[{-max(ndim, 1)}, {max(ndim, 1) - 1}], but got {d})")
+        out.append(d % ndim if ndim else 0)
+    return tuple(sorted(set(out)))
+
+
+def sum_to_axes(shape, target):
+    """Which axes to sum (and which of those to keep) to reduce ``shape`` to ``target``."""
+    lead = len(shape) - len(target)
+    if lead < 0:
+        raise RuntimeError(f"sum_to: can't reduce shape {tuple(shape)} to the larger {tuple(target)}")
+    axes = tuple(range(lead))
+    keep = tuple(lead + i for i, t in enumerate(target) if t == 1 and shape[lead + i] != 1)
+    for i, t in enumerate(target):
+        if t != 1 and shape[lead + i] != t:
+            raise RuntimeError(f"sum_to: shape {tuple(shape)} is not broadcastable from {tuple(target)}")
+    return axes, keep
+
+
+class ArrayOps:
+    """PyTorch-named operations on the raw arrays of one backend."""
+
+    is_array_mode = True
+
+    def __init__(self, xp):
+        self.xp = xp
+
+    # ---- broadcasting and reductions
+    def sum_to(self, a, shape):
+        """Sum ``a`` down to ``shape``: the one place where broadcasting is undone."""
+        shape = tuple(shape)
+        if tuple(a.shape) == shape:
+            return a
+        axes, keep = sum_to_axes(a.shape, shape)
+        xp = self.xp
+        if keep:
+            a = xp.sum(a, axis=keep, keepdims=True)
+        if axes:
+            a = xp.sum(a, axis=axes)
+        return xp.reshape(a, shape)
+
+    def sum(self, a, dim=None, keepdim=False):
+        return self.xp.sum(a, axis=None if dim is None else normalize_dims(dim, a.ndim), keepdims=keepdim)
+
+    def mean(self, a, dim=None, keepdim=False):
+        return self.xp.mean(a, axis=None if dim is None else normalize_dims(dim, a.ndim), keepdims=keepdim)
+
+    def expand(self, a, shape):
+        return self.xp.broadcast_to(a, tuple(shape))
+
+    broadcast_to = expand
+
+    # ---- shape
+    def reshape(self, a, shape):
+        return self.xp.reshape(a, tuple(shape))
+
+    def transpose(self, a, dim0, dim1):
+        axes = list(range(a.ndim))
+        axes[dim0], axes[dim1] = axes[dim1], axes[dim0]
+        return self.xp.permute_dims(a, tuple(axes))
+
+    def permute(self, a, dims):
+        return self.xp.permute_dims(a, tuple(dims))
+
+    def unsqueeze(self, a, dim):
+        return self.xp.expand_dims(a, axis=dim)
+
+    def cat(self, arrays, dim=0):
+        return self.xp.concat(list(arrays), axis=dim)
+
+    # ---- arithmetic and elementwise
+    def matmul(self, a, b):
+        if a.ndim <= 2 and b.ndim <= 2:
+            return self.xp.matmul2d(a, b)  # BLAS also for the batch-1 outer product
+        return self.xp.matmul(a, b)
+
+    def exp(self, a):
+        return self.xp.exp(a)
+
+    def log(self, a):
+        return self.xp.log(a)
+
+    def sqrt(self, a):
+        return self.xp.sqrt(a)
+
+    def tanh(self, a):
+        return self.xp.tanh(a)
+
+    def erf(self, a):
+        return self.xp.erf(a)
+
+    def sigmoid(self, a):
+        return 0.5 * self.xp.tanh(0.5 * a) + 0.5
+
+    def abs(self, a):
+        return self.xp.abs(a)
+
+    def sign(self, a):
+        return self.xp.sign(a)
+
+    def where(self, cond, a, b):
+        return self.xp.where(cond, a, b)
+
+    def zeros_like(self, a):
+        return self.xp.zeros_like(a)
+
+    def to_dtype(self, a, dtype):
+        return self.xp.astype(a, dtype)
+
+    def pad(self, a, pad, mode="constant", value=0.0):
+        return pad_arrays(self.xp, a, pad, value)
+
+
+def pad_arrays(xp, x, pad, value=0.0):
+    """Constant-pad the last len(pad)//2 axes; ``pad`` is PyTorch's (left, right, top, bottom ...)."""
+    widths = [(0, 0)] * x.ndim
+    for i in range(len(pad) // 2):
+        widths[x.ndim - 1 - i] = (pad[2 * i], pad[2 * i + 1])
+    shape = tuple(s + a + b for s, (a, b) in zip(x.shape, widths))
+    out = xp.full(shape, value, dtype=x.dtype)
+    out[tuple(slice(a, a + s) for s, (a, _) in zip(x.shape, widths))] = x
+    return out

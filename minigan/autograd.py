@@ -1,0 +1,312 @@
+"""Reverse-mode automatic differentiation: ``Function`` and the walk over the graph.
+
+Book section 1.1 ("PyTorch basics", notebooks 00/01) explains the idea: every operation
+remembers its inputs, and ``backward()`` applies the chain rule from the output back to the
+leaves. Here that is:
+
+* A :class:`Function` computes ``forward`` on raw arrays and records itself as the
+  ``creator`` of its output tensor, with its inputs, when any input requires a gradient.
+* :func:`backward` visits the recorded functions newest-generation first (a heap; no
+  recursion, so graphs of any depth work) and hands each its output's gradient.
+
+Two kinds of backward
+---------------------
+*Primitive* functions (add, mul, exp, matmul, reshape ...) write ``backward(F, gy)`` once, in
+PyTorch's vocabulary, against a namespace ``F``. On the common path (``create_graph=False``)
+``F`` is :class:`minigan.array_ops.ArrayOps` and ``gy`` a raw array: the backward runs at
+NumPy speed and records nothing. With ``create_graph=True`` ``F`` is :mod:`minigan.functional`
+and ``gy`` a Tensor, so the very same formulas build a graph and can be differentiated again.
+
+*Fused* functions (linear, layer_norm, conv2d ...) compute their backward on arrays with
+hand-derived formulas and saved intermediates (``backward_arrays``), which is fast. For
+``create_graph=True`` they also define ``composite(F, *inputs)``, the same maths in
+primitives; the engine differentiates that instead, so second derivatives are exact.
+
+Broadcasting is undone in one place: after every backward, each input's gradient is summed
+to that input's shape (``sum_to``) and cast to its dtype; op code never thinks about it.
+"""
+from __future__ import annotations
+
+import heapq
+import weakref
+
+
+_grad_enabled = True
+
+
+def is_grad_enabled() -> bool:
+    return _grad_enabled
+
+
+class set_grad_enabled:
+    """Context manager / decorator that switches graph recording on or off."""
+
+    def __init__(self, mode: bool):
+        self.mode = bool(mode)
+        self.prev = None
+
+    def __enter__(self):
+        global _grad_enabled
+        self.prev, _grad_enabled = _grad_enabled, self.mode
+        return self
+
+    def __exit__(self, *exc):
+        global _grad_enabled
+        _grad_enabled = self.prev
+        return False
+
+    def __call__(self, fn):
+        import functools
+
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            with type(self)(self.mode) if type(self) is set_grad_enabled else type(self)():
+                return fn(*args, **kwargs)
+        return wrapper
+
+
+class no_grad(set_grad_enabled):
+    """``with minigan.no_grad():`` or ``@minigan.no_grad()``: record no graph (inference)."""
+
+    def __init__(self):
+        super().__init__(False)
+
+
+class enable_grad(set_grad_enabled):
+    """Re-enable recording inside a ``no_grad`` block."""
+
+    def __init__(self):
+        super().__init__(True)
+
+
+class Function:
+    """One differentiable operation. Subclasses define ``forward`` and a backward.
+
+    Instance attributes set by ``__call__``: ``xp`` (the array namespace of the inputs'
+    device), ``inputs`` (the input Tensors, only while a graph is recorded), ``needs_input_grad``
+    (which inputs want a gradient; backward may skip the others by returning ``None``).
+    """
+
+    generation = 0
+    inputs = ()
+    output_ref = None
+    freed = False
+    differentiable = True
+
+    def __call__(self, *inputs):
+        backend = inputs[0].backend
+        for t in inputs:
+            if t.backend is not backend:
+                raise RuntimeError(
+                    f"{type(self).__name__}: expected all tensors on the same device, "
+                    f"got {backend.device} and {t.backend.device}")
+        self.xp = backend.xp
+        y = self.forward(*[t.data for t in inputs])
+        out = Tensor._wrap(y, backend)
+        if _grad_enabled and self.differentiable:
+            needs = tuple(t.requires_grad for t in inputs)
+            if True in needs:
+                self.needs_input_grad = needs
+                self.inputs = inputs
+                self.generation = max(t.generation for t in inputs)
+                out.requires_grad = True
+                out.creator = self
+                out.generation = self.generation + 1
+                self.output_ref = weakref.ref(out)
+        return out
+
+    def forward(self, *arrays):
+        raise NotImplementedError
+
+    # Primitive functions override this one ...
+    def backward(self, F, gy):
+        """Gradients of the inputs, written with ``F`` (arrays or Tensors, see module doc)."""
+        if F.is_array_mode:
+            return self.backward_arrays(gy)
+        return self.backward_composite(gy)
+
+    # ... fused functions override these two.
+    def backward_arrays(self, gy):
+        raise NotImplementedError(f"{type(self).__name__} defines no backward")
+
+    def composite(self, F, *inputs):
+        raise NotImplementedError(
+            f"{type(self).__name__}: double backward (create_graph=True) is not supported")
+
+    def backward_composite(self, gy):
+        """Second-order path for fused ops: differentiate ``composite`` on the input Tensors."""
+        from . import functional as F
+        inputs = [x if x.requires_grad else x.detach() for x in self.inputs]
+        with enable_grad():
+            y = self.composite(F, *inputs)
+            wanted = [x for x in inputs if x.requires_grad]
+            grads = grad(y, wanted, gy, create_graph=True, allow_unused=True)
+        it = iter(grads)
+        return tuple(next(it) if x.requires_grad else None for x in inputs)
+
+    # ---- helpers for backward code
+    def output(self, F):
+        """The output, as an array (fast path) or as the output Tensor (create_graph)."""
+        out = self.output_ref()
+        if out is None:
+            raise RuntimeError(f"{type(self).__name__}: the output needed by backward was freed")
+        return out.data if F.is_array_mode else out
+
+    def input(self, F, i):
+        """Input ``i``, as an array (fast path) or as the input Tensor (create_graph)."""
+        x = self.inputs[i]
+        return x.data if F.is_array_mode else x
+
+
+# ----------------------------------------------------------------------------- the graph walk
+def _accumulate(grads, key, g):
+    old = grads.get(key)
+    grads[key] = g if old is None else old + g
+
+
+def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None,
+                 allow_unused=False):
+    """Propagate ``root_grads`` from ``roots`` to the leaves (or to ``inputs`` if given).
+
+    With ``inputs`` given (as in :func:`grad`) the gradients are returned instead of being
+    accumulated into ``.grad``.
+    """
+    from . import functional as tensor_ops
+    grads = {}  # id(tensor) -> gradient (array, or Tensor when create_graph)
+    keep = {}  # id -> tensor, keeps the keyed tensors alive during the walk
+    heap, seen, counter = [], set(), 0
+    for t, g in zip(roots, root_grads):
+        if t.creator is None and not t.requires_grad:
+            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+        keep[id(t)] = t
+        _accumulate(grads, id(t), g if create_graph else g.data)
+        fn = t.creator
+        if fn is not None and id(fn) not in seen:
+            seen.add(id(fn))
+            heapq.heappush(heap, (-fn.generation, counter, fn))
+            counter += 1
+
+    wanted = None if inputs is None else {id(x) for x in inputs}
+    prev = set_grad_enabled(create_graph)
+    prev.__enter__()
+    try:
+        while heap:
+            _, _, fn = heapq.heappop(heap)
+            if fn.freed:
+                raise RuntimeError(
+                    "Trying to backward through the graph a second time (or directly access saved "
+                    "tensors after they have already been freed). Specify retain_graph=True if you "
+                    "need to backward through the graph a second time.")
+            out = fn.output_ref()
+            gy = grads.pop(id(out), None) if out is not None else None
+            if out is not None and out._retains_grad and gy is not None:
+                _store_grad(out, gy, create_graph)
+            if gy is None:
+                continue
+            F = tensor_ops if create_graph else out.backend.ops
+            gxs = fn.backward(F, gy)
+            if not isinstance(gxs, tuple):
+                gxs = (gxs,)
+            for x, gx in zip(fn.inputs, gxs):
+                if gx is None or not x.requires_grad:
+                    continue
+                if gx.shape != x.shape:
+                    gx = (F if create_graph else x.backend.ops).sum_to(gx, x.shape)
+                if gx.shape != x.shape:
+                    raise RuntimeError(f"{type(fn).__name__}.backward: gradient of shape {tuple(gx.shape)} "
+                                       f"for an input of shape {tuple(x.shape)}")
+                if (gx.data.dtype if create_graph else gx.dtype) != x.data.dtype:
+                    gx = (F if create_graph else x.backend.ops).to_dtype(gx, x.data.dtype)
+                key = id(x)
+                keep[key] = x
+                _accumulate(grads, key, gx)
+                creator = x.creator
+                if creator is not None and id(creator) not in seen and (
+                        wanted is None or key not in wanted):
+                    seen.add(id(creator))
+                    heapq.heappush(heap, (-creator.generation, counter, creator))
+                    counter += 1
+            if not retain_graph:
+                fn.inputs = ()
+                fn.freed = True
+    finally:
+        prev.__exit__(None, None, None)
+
+    if inputs is not None:
+        result = []
+        for x in inputs:
+            g = grads.get(id(x))
+            if g is None and not allow_unused:
+                raise RuntimeError("One of the differentiated Tensors appears to not have been used in "
+                                   "the graph. Set allow_unused=True if this is the desired behavior.")
+            result.append(None if g is None else (g if create_graph else Tensor._wrap(g, x.backend)))
+        return tuple(result)
+    for key, g in grads.items():
+        t = keep[key]
+        if t.creator is None and t.requires_grad:
+            _store_grad(t, g, create_graph)
+    return None
+
+
+def _store_grad(t, g, create_graph):
+    """Accumulate ``g`` into ``t.grad`` like PyTorch (out of place: ``g`` may be shared)."""
+    if not create_graph:
+        g = Tensor._wrap(g, t.backend)
+    if t.grad is None:
+        t.grad = g
+    else:
+        t.grad = t.grad + g if create_graph else Tensor._wrap(t.grad.data + g.data, t.backend)
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
+    """``minigan.autograd.backward``: accumulate gradients of ``tensors`` into the leaves."""
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if grad_tensors is None:
+        grad_tensors = [None] * len(tensors)
+    elif isinstance(grad_tensors, Tensor):
+        grad_tensors = [grad_tensors]
+    roots = [_root_grad(t, g) for t, g in zip(tensors, grad_tensors)]
+    if retain_graph is None:
+        retain_graph = create_graph
+    run_backward(tensors, roots, retain_graph=retain_graph, create_graph=create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph=None, create_graph=False,
+         allow_unused=False):
+    """``minigan.autograd.grad``: return d(outputs)/d(inputs) without touching ``.grad``."""
+    outputs = [outputs] if isinstance(outputs, Tensor) else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None:
+        grad_outputs = [None] * len(outputs)
+    elif isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs]
+    for x in inputs:
+        if not x.requires_grad:
+            raise RuntimeError("grad: one of the inputs does not require grad")
+    roots = [_root_grad(t, g) for t, g in zip(outputs, grad_outputs)]
+    if retain_graph is None:
+        retain_graph = create_graph
+    return run_backward(outputs, roots, retain_graph=retain_graph, create_graph=create_graph,
+                        inputs=inputs, allow_unused=allow_unused)
+
+
+def _root_grad(t, g):
+    if not t.requires_grad:
+        raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
+    if g is None:
+        if t.numel() != 1:
+            raise RuntimeError(f"grad can be implicitly created only for scalar outputs; "
+                               f"got a tensor of shape {tuple(t.shape)}: pass gradient=")
+        return Tensor._wrap(t.backend.xp.ones(t.shape, dtype=t.data.dtype), t.backend)
+    if not isinstance(g, Tensor):
+        from .tensor import tensor as make_tensor
+        g = make_tensor(g, dtype=t.dtype, device=t.device)
+    if tuple(g.shape) != tuple(t.shape):
+        raise RuntimeError(f"backward: gradient of shape {tuple(g.shape)} does not match "
+                           f"the output's shape {tuple(t.shape)}")
+    if g.backend is not t.backend:
+        raise RuntimeError(f"backward: gradient is on {g.device}, the output on {t.device}")
+    return g
+
+
+from .tensor import Tensor  # noqa: E402  (Tensor needs this module first)

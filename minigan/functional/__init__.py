@@ -1,0 +1,63 @@
+"""Every differentiable operation on Tensors, one file per family.
+
+This package is also the ``F`` namespace that primitive backward formulas run against when
+``create_graph=True`` (see autograd.py); :class:`minigan.array_ops.ArrayOps` is its raw-array
+twin with the same names. At the bottom the operations become Tensor methods and operators,
+so ``t.exp()``, ``t.sum(dim=1)`` and ``a @ b`` are the same functions as ``minigan.exp(t)``.
+"""
+from __future__ import annotations
+
+from ..tensor import Tensor
+from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from .arithmetic import (abs, add, clamp, clip, div, eq, erf, exp, ge, gt, le, linear, log,
+                         logical_and, lt, matmul, maximum, minimum, mul, ne, neg, pow, rdiv,
+                         rsub, sign, sqrt, square, sub, to_device, to_dtype, where)
+from .reduction import (amax, amin, argmax, argmin, broadcast_to, expand, expand_as, max,
+                        mean, min, std, sum, sum_to, var)
+from .shape import (cat, chunk, clone, concat, contiguous, flatten, getitem, pad, permute,
+                    reshape, split, squeeze, stack, t, transpose, unflatten, unsqueeze, view,
+                    view_as)
+
+is_array_mode = False  # this namespace works on Tensors (and records a graph when enabled)
+
+__all__ = [
+    "abs", "add", "amax", "amin", "argmax", "argmin", "broadcast_to", "cat", "chunk", "clamp",
+    "clip", "clone", "concat", "contiguous", "div", "eq", "erf", "exp", "expand", "expand_as",
+    "flatten", "ge", "gelu", "getitem", "gt", "le", "leaky_relu", "linear", "log", "log_softmax",
+    "logical_and", "lt", "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "ne", "neg",
+    "pad", "permute", "pow", "relu", "reshape", "sigmoid", "sign", "softmax", "split", "sqrt",
+    "square", "squeeze", "stack", "std", "sub", "sum", "sum_to", "t", "tanh", "to_device",
+    "to_dtype", "transpose", "unflatten", "unsqueeze", "var", "view", "view_as", "where",
+]
+
+
+# ----------------------------------------------------------------------------- Tensor methods
+def _attach_methods():
+    methods = ["abs", "add", "amax", "amin", "argmax", "argmin", "chunk", "clamp", "clip", "clone",
+               "contiguous", "div", "eq", "erf", "exp", "expand", "expand_as", "flatten", "ge",
+               "gt", "le", "log", "log_softmax", "lt", "matmul", "max", "maximum", "mean", "min",
+               "minimum", "mul", "ne", "neg", "permute", "pow", "relu", "reshape", "sigmoid",
+               "sign", "softmax", "split", "sqrt", "square", "squeeze", "std", "sub", "sum",
+               "t", "tanh", "transpose", "unflatten", "unsqueeze", "var", "view", "view_as"]
+    g = globals()
+    for name in methods:
+        setattr(Tensor, name, g[name])
+    operators = {
+        "__add__": add, "__radd__": lambda a, b: add(b, a),
+        "__sub__": sub, "__rsub__": lambda a, b: sub(b, a),
+        "__mul__": mul, "__rmul__": lambda a, b: mul(b, a),
+        "__truediv__": div, "__rtruediv__": lambda a, b: div(b, a),
+        "__pow__": pow, "__rpow__": lambda a, b: pow(b, a),
+        "__matmul__": matmul, "__rmatmul__": lambda a, b: matmul(b, a),
+        "__neg__": neg, "__abs__": abs, "__pos__": lambda a: a,
+        "__getitem__": getitem,
+        "__eq__": eq, "__ne__": ne, "__lt__": lt, "__le__": le, "__gt__": gt, "__ge__": ge,
+        "__and__": logical_and,
+        "__invert__": lambda a: eq(a, False),
+    }
+    for name, fn in operators.items():
+        setattr(Tensor, name, fn)
+    Tensor.__hash__ = object.__hash__
+
+
+_attach_methods()

@@ -1,0 +1,161 @@
+"""Activations: sigmoid, tanh, relu, leaky_relu, gelu, softmax, log_softmax.
+
+The book's networks use Sigmoid (every output layer), LeakyReLU (slope 0.02 for MNIST, 0.2
+for the conv GANs, PyTorch's default 0.01 for the FC CelebA GAN) and GELU (section 3.1,
+notebook 15). Every one is a single node with its derivative written next to it, and each
+stays finite for any |x|: sigmoid uses tanh, softmax subtracts the row maximum.
+"""
+from __future__ import annotations
+
+import math
+
+from ..array_ops import normalize_dims
+from ..autograd import Function
+
+
+class Sigmoid(Function):
+    """sigma(x) = 1 / (1 + e^-x) = (1 + tanh(x/2)) / 2; the tanh form never overflows."""
+
+    def forward(self, x):
+        y = self.xp.tanh(x * 0.5)
+        y *= 0.5
+        y += 0.5
+        return y
+
+    def backward(self, F, gy):
+        y = self.output(F)
+        return gy * y * (1.0 - y)  # sigma' = sigma (1 - sigma)
+
+
+class Tanh(Function):
+    def forward(self, x):
+        return self.xp.tanh(x)
+
+    def backward(self, F, gy):
+        y = self.output(F)
+        return gy * (1.0 - y * y)
+
+
+class ReLU(Function):
+    def forward(self, x):
+        return self.xp.maximum(x, 0.0) if x.dtype != bool else x
+
+    def backward(self, F, gy):
+        return F.where(self.input(F, 0) > 0, gy, 0.0)
+
+
+class LeakyReLU(Function):
+    """x for x > 0, slope * x otherwise (the gradient at 0 is the slope, as in PyTorch)."""
+
+    def __init__(self, negative_slope):
+        self.slope = negative_slope
+
+    def forward(self, x):
+        return self.xp.where(x > 0, x, x * self.slope)
+
+    def backward(self, F, gy):
+        return F.where(self.input(F, 0) > 0, gy, gy * self.slope)
+
+
+_SQRT_HALF = 1.0 / math.sqrt(2.0)
+_INV_SQRT_2PI = 1.0 / math.sqrt(2.0 * math.pi)
+_SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
+
+
+class GELU(Function):
+    """x Phi(x), the exact erf form (PyTorch's default, notebook 15)."""
+
+    def forward(self, x):
+        return x * (0.5 + 0.5 * self.xp.erf(x * _SQRT_HALF))
+
+    def backward(self, F, gy):
+        x = self.input(F, 0)
+        cdf = 0.5 + 0.5 * F.erf(x * _SQRT_HALF)
+        pdf = F.exp(x * x * -0.5) * _INV_SQRT_2PI
+        return gy * (cdf + x * pdf)
+
+
+class GELUTanh(Function):
+    """The tanh approximation: 0.5 x (1 + tanh(sqrt(2/pi) (x + 0.044715 x^3)))."""
+
+    def forward(self, x):
+        inner = (x + 0.044715 * x * x * x) * _SQRT_2_OVER_PI
+        return 0.5 * x * (1.0 + self.xp.tanh(inner))
+
+    def backward(self, F, gy):
+        x = self.input(F, 0)
+        x2 = x * x
+        th = F.tanh((x + x2 * x * 0.044715) * _SQRT_2_OVER_PI)
+        d_inner = (1.0 + x2 * (3 * 0.044715)) * _SQRT_2_OVER_PI
+        return gy * (0.5 * (1.0 + th) + 0.5 * x * (1.0 - th * th) * d_inner)
+
+
+class Softmax(Function):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        xp = self.xp
+        e = xp.exp(x - xp.max(x, axis=self.axis, keepdims=True))
+        return e / xp.sum(e, axis=self.axis, keepdims=True)
+
+    def backward(self, F, gy):
+        y = self.output(F)
+        gyy = gy * y
+        return gyy - y * F.sum(gyy, dim=self.axis, keepdim=True)
+
+
+class LogSoftmax(Function):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        xp = self.xp
+        shifted = x - xp.max(x, axis=self.axis, keepdims=True)
+        return shifted - xp.log(xp.sum(xp.exp(shifted), axis=self.axis, keepdims=True))
+
+    def backward(self, F, gy):
+        y = self.output(F)
+        return gy - F.exp(y) * F.sum(gy, dim=self.axis, keepdim=True)
+
+
+def sigmoid(input):
+    return Sigmoid()(input)
+
+
+def tanh(input):
+    return Tanh()(input)
+
+
+def relu(input, inplace=False):
+    return ReLU()(input)
+
+
+def leaky_relu(input, negative_slope=0.01, inplace=False):
+    return LeakyReLU(float(negative_slope))(input)
+
+
+def gelu(input, approximate="none"):
+    if approximate == "none":
+        return GELU()(input)
+    if approximate == "tanh":
+        return GELUTanh()(input)
+    raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def _softmax_axis(input, dim, op):
+    if dim is None:
+        raise TypeError(f"{op}: pass dim= explicitly (PyTorch's implicit choice is deprecated)")
+    (axis,) = normalize_dims(dim, input.ndim) if input.ndim else (0,)
+    return axis
+
+
+def softmax(input, dim=None):
+    if input.ndim == 0:
+        from .arithmetic import exp, div
+        return div(exp(input), exp(input))
+    return Softmax(_softmax_axis(input, dim, "softmax"))(input)
+
+
+def log_softmax(input, dim=None):
+    return LogSoftmax(_softmax_axis(input, dim, "log_softmax"))(input)

@@ -1,0 +1,346 @@
+"""Shape operations: reshape/view, permute/transpose, (un)squeeze, flatten, indexing, cat,
+stack, pad, clone.
+
+None of these change numbers, so each backward just routes the gradient back into the
+input's layout. Indexing's backward places the gradient into zeros with *slice* assignment
+only (and a one-hot product for integer-array indices), never fancy-index assignment or
+``np.add.at``, which do not exist on every backend.
+"""
+from __future__ import annotations
+
+import math
+
+from .. import backend as B
+from ..array_ops import pad_arrays
+from ..autograd import Function
+from ..tensor import Tensor
+
+
+# ----------------------------------------------------------------------------- reshape & co.
+def _infer_shape(shape, numel, op):
+    shape = tuple(int(s) for s in shape)
+    if shape.count(-1) > 1:
+        raise RuntimeError(f"{op}: only one dimension can be inferred, got {list(shape)}")
+    known = math.prod(s for s in shape if s != -1)
+    if -1 in shape:
+        if known == 0 or numel % known:
+            raise RuntimeError(f"{op}: shape '{list(shape)}' is invalid for input of size {numel}")
+        shape = tuple(numel // known if s == -1 else s for s in shape)
+    elif known != numel:
+        raise RuntimeError(f"{op}: shape '{list(shape)}' is invalid for input of size {numel}")
+    return shape
+
+
+class Reshape(Function):
+    def __init__(self, shape):
+        self.shape = shape
+
+    def forward(self, x):
+        return self.xp.reshape(x, self.shape)
+
+    def backward(self, F, gy):
+        return F.reshape(gy, self.inputs[0].shape)
+
+
+def reshape(input, *shape):
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    shape = _infer_shape(shape, input.numel(), "reshape")
+    if shape == input.shape:
+        return input
+    return Reshape(shape)(input)
+
+
+def view(input, *shape):
+    """Same as reshape here: minigan arrays are always reshapeable."""
+    return reshape(input, *shape)
+
+
+def view_as(input, other):
+    return reshape(input, other.shape)
+
+
+def flatten(input, start_dim=0, end_dim=-1):
+    if input.ndim == 0:
+        return reshape(input, (1,))
+    s, e = start_dim % input.ndim, end_dim % input.ndim
+    shape = input.shape[:s] + (math.prod(input.shape[s:e + 1]),) + input.shape[e + 1:]
+    return reshape(input, shape)
+
+
+def unflatten(input, dim, sizes):
+    d = dim % input.ndim
+    return reshape(input, input.shape[:d] + tuple(sizes) + input.shape[d + 1:])
+
+
+def squeeze(input, dim=None):
+    if dim is None:
+        shape = tuple(s for s in input.shape if s != 1)
+    else:
+        dims = {d % max(input.ndim, 1) for d in ((dim,) if isinstance(dim, int) else dim)}
+        shape = tuple(s for i, s in enumerate(input.shape) if not (i in dims and s == 1))
+    return reshape(input, shape)
+
+
+def unsqueeze(input, dim):
+    n = input.ndim + 1
+    if not -n <= dim < n:
+        raise IndexError(f"unsqueeze: dimension {dim} out of range for a tensor of {input.ndim} dims")
+    d = dim % n
+    return reshape(input, input.shape[:d] + (1,) + input.shape[d:])
+
+
+class Permute(Function):
+    def __init__(self, dims):
+        self.dims = dims
+
+    def forward(self, x):
+        return self.xp.permute_dims(x, self.dims)
+
+    def backward(self, F, gy):
+        inverse = [0] * len(self.dims)
+        for i, d in enumerate(self.dims):
+            inverse[d] = i
+        return F.permute(gy, tuple(inverse))
+
+
+def permute(input, *dims):
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    n = input.ndim
+    if len(dims) != n or sorted(d % max(n, 1) for d in dims) != list(range(n)):
+        raise RuntimeError(f"permute: dims {dims} are not a permutation of the {n} dims of shape {input.shape}")
+    dims = tuple(d % n for d in dims)
+    if dims == tuple(range(n)):
+        return input
+    return Permute(dims)(input)
+
+
+def transpose(input, dim0, dim1):
+    n = input.ndim
+    if n < 2 and input.ndim <= 1:
+        return input
+    dims = list(range(n))
+    dims[dim0 % n], dims[dim1 % n] = dims[dim1 % n], dims[dim0 % n]
+    return permute(input, tuple(dims))
+
+
+def t(input):
+    return transpose(input, 0, 1) if input.ndim == 2 else input
+
+
+# ----------------------------------------------------------------------------- indexing
+def _normalize_key(key, ndim):
+    """Tensors inside an index become raw arrays; a lone key becomes a tuple that names every
+    axis (``x[0]`` -> ``x[0, ...]``: the array API has no implicit trailing axes)."""
+    if not isinstance(key, tuple):
+        key = (key,)
+    key = tuple(k.data if isinstance(k, Tensor) else k for k in key)
+    if not any(k is Ellipsis for k in key) and sum(k is not None for k in key) < ndim:
+        key = key + (Ellipsis,)
+    return key
+
+
+def _is_basic(k):
+    return k is None or k is Ellipsis or isinstance(k, (int, slice))
+
+
+class GetItem(Function):
+    """``x[key]`` for basic keys (ints, slices, None, ...) and boolean masks."""
+
+    def __init__(self, key):
+        self.key = key
+
+    def forward(self, x):
+        return x[self.key]
+
+    def backward(self, F, gy):
+        x = self.inputs[0]
+        return IndexBackward(self.key, x.shape)(gy) if not F.is_array_mode else \
+            _scatter_into_zeros(x.backend.xp, gy, self.key, x.shape, x.data.dtype)
+
+
+def _scatter_into_zeros(xp, g, key, shape, dtype):
+    out = xp.zeros(shape, dtype=dtype)
+    out[key] = g
+    return out
+
+
+class IndexBackward(Function):
+    """Places a gradient into zeros at ``key``: the backward of GetItem, and its own inverse."""
+
+    def __init__(self, key, shape):
+        self.key, self.shape = key, shape
+
+    def forward(self, g):
+        return _scatter_into_zeros(self.xp, g, self.key, self.shape, g.dtype)
+
+    def backward(self, F, gy):
+        return gy[self.key]
+
+
+class Take(Function):
+    """``x[..., idx, ...]`` with one integer array on ``axis``: ``take`` forward, and a one-hot
+    product backward, which sums repeated indices correctly without scatter."""
+
+    def __init__(self, indices, axis):
+        self.indices, self.axis = indices, axis
+
+    def forward(self, x):
+        xp = self.xp
+        flat = xp.reshape(self.indices, (-1,))
+        n = x.shape[self.axis]
+        flat = xp.where(flat < 0, flat + n, flat)
+        self.flat = flat
+        out = xp.take(x, flat, axis=self.axis)
+        shape = x.shape[:self.axis] + tuple(self.indices.shape) + x.shape[self.axis + 1:]
+        return xp.reshape(out, shape)
+
+    def backward(self, F, gy):
+        x = self.inputs[0]
+        xp, a = x.backend.xp, self.axis
+        n, k = x.shape[a], self.flat.shape[0]
+        one_hot = xp.astype(xp.reshape(self.flat, (k, 1)) == xp.reshape(xp.arange(n), (1, n)), x.data.dtype)
+        g = F.reshape(gy, x.shape[:a] + (k,) + x.shape[a + 1:])
+        g = F.transpose(g, a, -1)  # (..., k)
+        if not F.is_array_mode:
+            one_hot = Tensor._wrap(one_hot, x.backend)
+        g = F.matmul(g, one_hot)  # (..., n)
+        return F.transpose(g, a, -1)
+
+
+def getitem(input, key):
+    key = _normalize_key(key, input.ndim)
+    arrays = [i for i, k in enumerate(key) if not _is_basic(k)]
+    if not arrays:
+        return GetItem(key)(input)
+    if len(arrays) == 1:
+        k = key[arrays[0]]
+        if not hasattr(k, "dtype"):
+            k = input.backend.xp.asarray(k)
+            key = key[:arrays[0]] + (k,) + key[arrays[0] + 1:]
+        if B.as_dtype(k.dtype) == B.bool_:
+            return GetItem(key)(input)
+        others = [kk for i, kk in enumerate(key) if i != arrays[0]]
+        if all((isinstance(kk, slice) and kk == slice(None)) or kk is Ellipsis for kk in others):
+            return Take(k, arrays[0])(input)
+    raise IndexError(f"getitem: unsupported index {key!r}; minigan supports ints, slices, None, "
+                     "..., a boolean mask, or one integer array with ':' on the other axes")
+
+
+# ----------------------------------------------------------------------------- joining
+class Cat(Function):
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, *xs):
+        return self.xp.concat(list(xs), axis=self.axis)
+
+    def backward(self, F, gy):
+        grads, start = [], 0
+        for x in self.inputs:
+            n = x.shape[self.axis]
+            index = (slice(None),) * self.axis + (slice(start, start + n), Ellipsis)
+            grads.append(gy[index])
+            start += n
+        return tuple(grads)
+
+
+def cat(tensors, dim=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("cat: expected a non-empty list of tensors")
+    ref = tensors[0]
+    n = ref.ndim
+    if n == 0:
+        raise RuntimeError("cat: zero-dimensional tensors cannot be concatenated")
+    axis = dim % n
+    for i, t in enumerate(tensors):
+        if t.ndim != n or t.shape[:axis] + t.shape[axis + 1:] != ref.shape[:axis] + ref.shape[axis + 1:]:
+            raise RuntimeError(f"cat: sizes of tensors must match except in dimension {dim}; "
+                               f"tensor 0 has shape {ref.shape}, tensor {i} has shape {t.shape}")
+        if t.backend is not ref.backend:
+            raise RuntimeError(f"cat: expected all tensors on the same device, got {ref.device} and {t.device}")
+    dtypes = {t.dtype for t in tensors}
+    if len(dtypes) > 1:
+        from .arithmetic import to_dtype
+        wide = B.float64 if B.float64 in dtypes else B.float32
+        tensors = [to_dtype(t, wide) for t in tensors]
+    return Cat(axis)(*tensors)
+
+
+concat = cat
+
+
+def stack(tensors, dim=0):
+    tensors = list(tensors)
+    if not tensors:
+        raise RuntimeError("stack: expected a non-empty list of tensors")
+    for i, t in enumerate(tensors):
+        if t.shape != tensors[0].shape:
+            raise RuntimeError(f"stack: expects each tensor to be equal size, but got {tensors[0].shape} "
+                               f"at entry 0 and {t.shape} at entry {i}")
+    return cat([unsqueeze(t, dim) for t in tensors], dim)
+
+
+def split(input, split_size_or_sections, dim=0):
+    n = input.shape[dim]
+    if isinstance(split_size_or_sections, int):
+        sizes = [split_size_or_sections] * (n // split_size_or_sections)
+        if n % split_size_or_sections:
+            sizes.append(n % split_size_or_sections)
+    else:
+        sizes = list(split_size_or_sections)
+    axis, out, start = dim % input.ndim, [], 0
+    for s in sizes:
+        out.append(getitem(input, (slice(None),) * axis + (slice(start, start + s),)))
+        start += s
+    return tuple(out)
+
+
+def chunk(input, chunks, dim=0):
+    n = input.shape[dim]
+    return split(input, -(-n // chunks), dim)
+
+
+# ----------------------------------------------------------------------------- padding
+class Pad(Function):
+    def __init__(self, pad, value):
+        self.pad, self.value = pad, value
+
+    def forward(self, x):
+        return pad_arrays(self.xp, x, self.pad, self.value)
+
+    def backward(self, F, gy):
+        x = self.inputs[0]
+        index = [slice(None)] * x.ndim
+        for i in range(len(self.pad) // 2):
+            a = self.pad[2 * i]
+            index[x.ndim - 1 - i] = slice(a, a + x.shape[x.ndim - 1 - i])
+        return gy[tuple(index)]
+
+
+def pad(input, pad, mode="constant", value=0.0):
+    """``F.pad`` with constant padding (non-negative widths)."""
+    if mode != "constant":
+        raise NotImplementedError(f"pad: mode {mode!r} is not supported; only 'constant'")
+    if len(pad) % 2 or len(pad) // 2 > input.ndim or any(p < 0 for p in pad):
+        raise RuntimeError(f"pad: bad padding {pad} for a tensor of shape {input.shape}")
+    return Pad(tuple(int(p) for p in pad), value)(input)
+
+
+# ----------------------------------------------------------------------------- copies
+class Clone(Function):
+    def forward(self, x):
+        return self.xp.astype(x, x.dtype, copy=True)
+
+    def backward(self, F, gy):
+        return gy
+
+
+def clone(input):
+    return Clone()(input)
+
+
+def contiguous(input):
+    return input
