@@ -86,6 +86,9 @@ class Tensor:
     def dim(self):
         return self.ndim
 
+    def is_floating_point(self):
+        return self.dtype in B.FLOAT_DTYPES
+
     def size(self, dim=None):
         return self.shape if dim is None else self.shape[dim]
 

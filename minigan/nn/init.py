@@ -1,0 +1,1 @@
+"""Weight initialisation (filled in with the layers issue)."""
