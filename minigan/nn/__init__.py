@@ -2,4 +2,7 @@
 from . import functional, init  # noqa: F401
 from .module import Module, Parameter
 
-__all__ = ["Module", "Parameter", "functional", "init"]
+# --- containers, linear, activations, losses, normalisation (layers work) ---
+# --- convolutions (conv work) ---
+
+__all__ = [name for name in dir() if not name.startswith("_")]
