@@ -21,6 +21,7 @@ from .tensor import (DoubleTensor, FloatTensor, LongTensor, Tensor, arange, as_t
 from . import autograd, cuda, nn  # noqa: E402
 # --- optim, utils.data, save/load (optimiser work) ---
 # --- viz (engine work) ---
+from . import viz  # noqa: E402
 from .gradcheck import gradcheck, gradgradcheck  # noqa: E402
 
 __version__ = "0.1.0"
@@ -69,5 +70,5 @@ __all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empt
            "float32", "float64", "int32", "int64", "uint8", "bool", "device", "manual_seed",
            "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "gradcheck",
            "gradgradcheck", "set_default_dtype", "get_default_dtype", "set_default_tensor_type",
-           "set_default_device", "get_default_device", "is_tensor", "numel", "autograd", "cuda", "nn",
+           "set_default_device", "get_default_device", "is_tensor", "numel", "autograd", "cuda", "nn", "viz",
            *_functional_names]

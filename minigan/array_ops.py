@@ -44,6 +44,7 @@ class ArrayOps:
 
     def __init__(self, xp):
         self.xp = xp
+        self._sum = xp.sum_floats  # gradients are floats: the fastest float sum of the backend
 
     # ---- broadcasting and reductions
     def sum_to(self, a, shape):
@@ -51,16 +52,19 @@ class ArrayOps:
         shape = tuple(shape)
         if tuple(a.shape) == shape:
             return a
-        axes, keep = sum_to_axes(a.shape, shape)
         xp = self.xp
+        lead = a.ndim - len(shape)
+        if lead > 0 and tuple(a.shape[lead:]) == shape:  # the usual case: a bias's batch axes
+            return self._sum(a, axis=0) if lead == 1 else self._sum(a, axis=tuple(range(lead)))
+        axes, keep = sum_to_axes(a.shape, shape)
         if keep:
-            a = xp.sum(a, axis=keep, keepdims=True)
+            a = self._sum(a, axis=keep, keepdims=True)
         if axes:
-            a = xp.sum(a, axis=axes)
+            a = self._sum(a, axis=axes)
         return xp.reshape(a, shape)
 
     def sum(self, a, dim=None, keepdim=False):
-        return self.xp.sum(a, axis=None if dim is None else normalize_dims(dim, a.ndim), keepdims=keepdim)
+        return self._sum(a, axis=None if dim is None else normalize_dims(dim, a.ndim), keepdims=keepdim)
 
     def mean(self, a, dim=None, keepdim=False):
         return self.xp.mean(a, axis=None if dim is None else normalize_dims(dim, a.ndim), keepdims=keepdim)

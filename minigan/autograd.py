@@ -94,26 +94,49 @@ class Function:
     differentiable = True
 
     def __call__(self, *inputs):
-        backend = inputs[0].backend
+        # The hot path of every op: one- and two-input functions get straight-line code
+        # (no generator expressions), since the book trains one sample at a time and this
+        # runs a few hundred times per step.
+        x = inputs[0]
+        backend = x.backend
+        self.xp = backend.xp
+        if len(inputs) == 1:
+            out = Tensor._wrap(self.forward(x.data), backend)
+            if _grad_enabled and x.requires_grad and self.differentiable:
+                self.needs_input_grad = (True,)
+                self._record(inputs, x.generation, out)
+            return out
+        if len(inputs) == 2:
+            y = inputs[1]
+            if y.backend is not backend:
+                raise RuntimeError(f"{type(self).__name__}: expected all tensors on the same device, "
+                                   f"got {backend.device} and {y.backend.device}")
+            out = Tensor._wrap(self.forward(x.data, y.data), backend)
+            if _grad_enabled and (x.requires_grad or y.requires_grad) and self.differentiable:
+                self.needs_input_grad = (x.requires_grad, y.requires_grad)
+                gx, gy = x.generation, y.generation
+                self._record(inputs, gx if gx > gy else gy, out)
+            return out
         for t in inputs:
             if t.backend is not backend:
-                raise RuntimeError(
-                    f"{type(self).__name__}: expected all tensors on the same device, "
-                    f"got {backend.device} and {t.backend.device}")
-        self.xp = backend.xp
-        y = self.forward(*[t.data for t in inputs])
-        out = Tensor._wrap(y, backend)
+                raise RuntimeError(f"{type(self).__name__}: expected all tensors on the same device, "
+                                   f"got {backend.device} and {t.backend.device}")
+        out = Tensor._wrap(self.forward(*[t.data for t in inputs]), backend)
         if _grad_enabled and self.differentiable:
-            needs = tuple(t.requires_grad for t in inputs)
+            needs = tuple([t.requires_grad for t in inputs])
             if True in needs:
                 self.needs_input_grad = needs
-                self.inputs = inputs
-                self.generation = max(t.generation for t in inputs)
-                out.requires_grad = True
-                out.creator = self
-                out.generation = self.generation + 1
-                self.output_ref = weakref.ref(out)
+                self._record(inputs, max([t.generation for t in inputs]), out)
         return out
+
+    def _record(self, inputs, generation, out):
+        """Link ``out`` into the graph: it was made by ``self`` from ``inputs``."""
+        self.inputs = inputs
+        self.generation = generation
+        out.requires_grad = True
+        out.creator = self
+        out.generation = generation + 1
+        self.output_ref = weakref.ref(out)
 
     def forward(self, *arrays):
         raise NotImplementedError
@@ -169,15 +192,15 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     """Propagate ``root_grads`` from ``roots`` to the leaves (or to ``inputs`` if given).
 
     With ``inputs`` given (as in :func:`grad`) the gradients are returned instead of being
-    accumulated into ``.grad``.
+    accumulated into ``.grad``. Gradients are kept in a dict keyed by ``id(tensor)``; they are
+    raw arrays on the fast path and Tensors when ``create_graph`` is set.
     """
-    from . import functional as tensor_ops
-    grads = {}  # id(tensor) -> gradient (array, or Tensor when create_graph)
+    global _grad_enabled
+    tensor_ops = _tensor_ops()
+    grads = {}  # id(tensor) -> gradient
     keep = {}  # id -> tensor, keeps the keyed tensors alive during the walk
     heap, seen, counter = [], set(), 0
     for t, g in zip(roots, root_grads):
-        if t.creator is None and not t.requires_grad:
-            raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
         keep[id(t)] = t
         _accumulate(grads, id(t), g if create_graph else g.data)
         fn = t.creator
@@ -187,42 +210,47 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
             counter += 1
 
     wanted = None if inputs is None else {id(x) for x in inputs}
-    prev = set_grad_enabled(create_graph)
-    prev.__enter__()
+    previous_mode, _grad_enabled = _grad_enabled, create_graph
     try:
         while heap:
-            _, _, fn = heapq.heappop(heap)
+            fn = heapq.heappop(heap)[2]
             if fn.freed:
                 raise RuntimeError(
                     "Trying to backward through the graph a second time (or directly access saved "
                     "tensors after they have already been freed). Specify retain_graph=True if you "
                     "need to backward through the graph a second time.")
             out = fn.output_ref()
-            gy = grads.pop(id(out), None) if out is not None else None
-            if out is not None and out._retains_grad and gy is not None:
-                _store_grad(out, gy, create_graph)
+            if out is None:
+                continue
+            gy = grads.pop(id(out), None)
             if gy is None:
                 continue
+            if out._retains_grad:
+                _store_grad(out, gy, create_graph)
             F = tensor_ops if create_graph else out.backend.ops
             gxs = fn.backward(F, gy)
-            if not isinstance(gxs, tuple):
+            if type(gxs) is not tuple:
                 gxs = (gxs,)
             for x, gx in zip(fn.inputs, gxs):
                 if gx is None or not x.requires_grad:
                     continue
-                if gx.shape != x.shape:
-                    gx = (F if create_graph else x.backend.ops).sum_to(gx, x.shape)
-                if gx.shape != x.shape:
-                    raise RuntimeError(f"{type(fn).__name__}.backward: gradient of shape {tuple(gx.shape)} "
-                                       f"for an input of shape {tuple(x.shape)}")
+                x_shape = x.data.shape
+                if gx.shape != x_shape:
+                    gx = (F if create_graph else x.backend.ops).sum_to(gx, x_shape)
+                    if gx.shape != x_shape:
+                        raise RuntimeError(f"{type(fn).__name__}.backward: gradient of shape "
+                                           f"{tuple(gx.shape)} for an input of shape {tuple(x_shape)}")
                 if (gx.data.dtype if create_graph else gx.dtype) != x.data.dtype:
                     gx = (F if create_graph else x.backend.ops).to_dtype(gx, x.data.dtype)
                 key = id(x)
-                keep[key] = x
-                _accumulate(grads, key, gx)
+                old = grads.get(key)
+                if old is None:
+                    grads[key] = gx
+                    keep[key] = x
+                else:
+                    grads[key] = old + gx
                 creator = x.creator
-                if creator is not None and id(creator) not in seen and (
-                        wanted is None or key not in wanted):
+                if creator is not None and id(creator) not in seen and (wanted is None or key not in wanted):
                     seen.add(id(creator))
                     heapq.heappush(heap, (-creator.generation, counter, creator))
                     counter += 1
@@ -230,7 +258,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                 fn.inputs = ()
                 fn.freed = True
     finally:
-        prev.__exit__(None, None, None)
+        _grad_enabled = previous_mode
 
     if inputs is not None:
         result = []
@@ -246,6 +274,18 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
         if t.creator is None and t.requires_grad:
             _store_grad(t, g, create_graph)
     return None
+
+
+_functional_module = None
+
+
+def _tensor_ops():
+    """minigan.functional, the Tensor namespace for create_graph (imported once, lazily)."""
+    global _functional_module
+    if _functional_module is None:
+        from . import functional
+        _functional_module = functional
+    return _functional_module
 
 
 def _store_grad(t, g, create_graph):
@@ -294,7 +334,7 @@ def _root_grad(t, g):
     if not t.requires_grad:
         raise RuntimeError("element 0 of tensors does not require grad and does not have a grad_fn")
     if g is None:
-        if t.numel() != 1:
+        if t.data.size != 1:
             raise RuntimeError(f"grad can be implicitly created only for scalar outputs; "
                                f"got a tensor of shape {tuple(t.shape)}: pass gradient=")
         return Tensor._wrap(t.backend.xp.ones(t.shape, dtype=t.data.dtype), t.backend)

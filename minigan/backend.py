@@ -211,6 +211,8 @@ def _numpy_namespace():
     # (n,1) @ (1,m) through np.matmul skips BLAS (6x slower, BASELINES.md section 4); np.dot
     # hands every 2-D product to BLAS, so 2-D products go through it.
     xp.matmul2d = np.dot
+    # np.sum is a Python wrapper around np.add.reduce; gradients (always float) skip it
+    xp.sum_floats = np.add.reduce
     try:
         from scipy.special import erf as scipy_erf
         xp.erf = scipy_erf
@@ -225,6 +227,7 @@ def _numpy_namespace():
 def _cupy_namespace(cupy):
     xp = ArrayNamespace(cupy, "cupy")
     xp.matmul2d = cupy.matmul
+    xp.sum_floats = cupy.sum
     for std, old in (("concat", "concatenate"), ("permute_dims", "transpose"), ("pow", "power")):
         if not hasattr(cupy, std):
             setattr(xp, std, getattr(cupy, old))
@@ -263,6 +266,7 @@ def _strict_namespace():
         setattr(xp, name, with_native_dtype(getattr(array_api_strict, name)))
     xp.astype = lambda x, dtype, copy=True: array_api_strict.astype(x, native(dtype), copy=copy)
     xp.matmul2d = array_api_strict.matmul
+    xp.sum_floats = array_api_strict.sum
     xp.erf = lambda x: _erf_series(array_api_strict, x)
     xp.to_numpy = lambda a: np.from_dlpack(a)
     xp.from_numpy = array_api_strict.asarray

@@ -44,9 +44,9 @@ def promote(a: Tensor, b: Tensor, op: str):
     """PyTorch's promotion for two tensors: a 0-d tensor does not widen a sized one."""
     if a.backend is not b.backend:
         raise RuntimeError(f"{op}: expected all tensors on the same device, got {a.device} and {b.device}")
-    da, db = a.dtype, b.dtype
-    if da == db:
+    if a.data.dtype == b.data.dtype:  # the common case; both arrays are of one library
         return a, b
+    da, db = a.dtype, b.dtype
     fa, fb = da in B.FLOAT_DTYPES, db in B.FLOAT_DTYPES
     if fa and fb:
         if a.ndim == 0 and b.ndim > 0:
@@ -350,6 +350,9 @@ class MatMul(Function):
 
     def backward(self, F, gy):
         a, b = self.input(F, 0), self.input(F, 1)
+        need_a, need_b = self.needs_input_grad
+        if a.ndim == 2 and b.ndim == 2:  # the common case, in a few calls
+            return (F.matmul(gy, b.T) if need_a else None), (F.matmul(a.T, gy) if need_b else None)
         a2 = F.reshape(a, (1, a.shape[0])) if a.ndim == 1 else a
         b2 = F.reshape(b, (b.shape[0], 1)) if b.ndim == 1 else b
         g = gy
@@ -360,11 +363,11 @@ class MatMul(Function):
         elif b.ndim == 1:
             g = F.unsqueeze(gy, -1)
         ga = gb = None
-        if self.needs_input_grad[0]:
+        if need_a:
             ga = F.matmul(g, F.transpose(b2, -1, -2))
             ga = F.sum_to(ga, a2.shape) if ga.ndim > a2.ndim else ga
             ga = F.reshape(ga, a.shape) if a.ndim == 1 else ga
-        if self.needs_input_grad[1]:
+        if need_b:
             gb = F.matmul(F.transpose(a2, -1, -2), g)
             gb = F.sum_to(gb, b2.shape) if gb.ndim > b2.ndim else gb
             gb = F.reshape(gb, b.shape) if b.ndim == 1 else gb

@@ -25,6 +25,8 @@ def _reduced_shape(shape, axes, keepdim):
 
 
 class Sum(Function):
+    """Sum over ``axes`` (None: all of them, the common ``loss.sum()``)."""
+
     def __init__(self, axes, keepdim):
         self.axes, self.keepdim = axes, keepdim
 
@@ -33,9 +35,9 @@ class Sum(Function):
 
     def backward(self, F, gy):
         shape = self.inputs[0].shape
-        if not self.keepdim:
+        if self.axes is not None and not self.keepdim:
             gy = F.reshape(gy, _kept_shape(shape, self.axes))
-        return F.expand(gy, shape)
+        return F.expand(gy, shape)  # a 0-d gy broadcasts to any shape
 
 
 class Mean(Function):
@@ -120,10 +122,10 @@ def sum(input, dim=None, keepdim=False, dtype=None):  # noqa: A001 - PyTorch's n
     if dtype is not None:
         from .arithmetic import to_dtype
         input = to_dtype(input, dtype)
-    if input.dtype == B.bool_:
+    elif input.dtype == B.bool_:
         from .arithmetic import to_dtype
         input = to_dtype(input, B.int64)
-    return Sum(normalize_dims(dim, input.ndim), keepdim)(input)
+    return Sum(None if dim is None else normalize_dims(dim, input.ndim), keepdim)(input)
 
 
 def mean(input, dim=None, keepdim=False):
