@@ -17,10 +17,11 @@ def normalize_dims(dim, ndim):
         dim = (dim,)
     out = []
     for d in dim:
-        if not -ndim <= d < max(ndim, 1):
+        if not -max(ndim, 1) <= d < max(ndim, 1):
             raise IndexError(f"Dimension out of range (expected to be in range of "
                              f"[{-max(ndim, 1)}, {max(ndim, 1) - 1}], but got {d})")
-        out.append(d % ndim if ndim else 0)
+        if ndim:  # a 0-d tensor accepts dim 0 or -1, as PyTorch, and has no axis to reduce
+            out.append(d % ndim)
     return tuple(sorted(set(out)))
 
 
@@ -70,7 +71,7 @@ class ArrayOps:
         return self.xp.mean(a, axis=None if dim is None else normalize_dims(dim, a.ndim), keepdims=keepdim)
 
     def expand(self, a, shape):
-        return self.xp.broadcast_to(a, tuple(shape))
+        return self.xp.expand(a, tuple(shape))
 
     broadcast_to = expand
 
@@ -114,7 +115,7 @@ class ArrayOps:
         return self.xp.erf(a)
 
     def sigmoid(self, a):
-        return 0.5 * self.xp.tanh(0.5 * a) + 0.5
+        return self.xp.sigmoid(a)
 
     def abs(self, a):
         return self.xp.abs(a)

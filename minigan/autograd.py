@@ -300,6 +300,12 @@ def _store_grad(t, g, create_graph):
 
 def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     """``minigan.autograd.backward``: accumulate gradients of ``tensors`` into the leaves."""
+    if grad_tensors is None and type(tensors) is Tensor and tensors.requires_grad \
+            and tensors.data.shape == ():  # the usual ``loss.backward()``, without the lists
+        ones = Tensor._wrap(tensors.backend.xp.ones((), dtype=tensors.data.dtype), tensors.backend)
+        run_backward((tensors,), (ones,), retain_graph=bool(retain_graph) or create_graph,
+                     create_graph=create_graph)
+        return
     tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
     if grad_tensors is None:
         grad_tensors = [None] * len(tensors)
@@ -337,7 +343,7 @@ def _root_grad(t, g):
         if t.data.size != 1:
             raise RuntimeError(f"grad can be implicitly created only for scalar outputs; "
                                f"got a tensor of shape {tuple(t.shape)}: pass gradient=")
-        return Tensor._wrap(t.backend.xp.ones(t.shape, dtype=t.data.dtype), t.backend)
+        return Tensor._wrap(t.backend.xp.ones(t.data.shape, dtype=t.data.dtype), t.backend)
     if not isinstance(g, Tensor):
         from .tensor import tensor as make_tensor
         g = make_tensor(g, dtype=t.dtype, device=t.device)

@@ -20,6 +20,7 @@ every device (DESIGN.md, "Backend rules").
 """
 from __future__ import annotations
 
+import math
 import os
 import threading
 
@@ -189,6 +190,14 @@ def _erf_series(xp, x):
     return xp.where(x < 0, -result, result)
 
 
+def _sigmoid_tanh(xp, x):
+    """sigma(x) = (1 + tanh(x/2)) / 2: never overflows, unlike 1 / (1 + e^-x) at x << 0."""
+    y = xp.tanh(x * 0.5)
+    y *= 0.5
+    y += 0.5
+    return y
+
+
 class ArrayNamespace:
     """The array module of one backend, plus the few names minigan needs that some lack.
 
@@ -206,18 +215,32 @@ class ArrayNamespace:
         return value
 
 
+def _numpy_expand(a, shape):
+    """Broadcast ``a`` to ``shape``. np.broadcast_to costs ~3 us of Python for any size; for
+    small results (every batch-1 gradient) a filled copy is 4x cheaper. Big ones stay views."""
+    if math.prod(shape) <= 4096:
+        out = np.empty(shape, dtype=a.dtype)
+        out[...] = a
+        return out
+    return np.broadcast_to(a, shape)
+
+
 def _numpy_namespace():
     xp = ArrayNamespace(np, "numpy")
     # (n,1) @ (1,m) through np.matmul skips BLAS (6x slower, BASELINES.md section 4); np.dot
     # hands every 2-D product to BLAS, so 2-D products go through it.
     xp.matmul2d = np.dot
-    # np.sum is a Python wrapper around np.add.reduce; gradients (always float) skip it
+    # np.sum is a Python wrapper around np.add.reduce; float sums skip it
     xp.sum_floats = np.add.reduce
-    try:
+    xp.expand = _numpy_expand
+    try:  # SciPy is optional: one ufunc each instead of several (sigmoid) or a long series (erf)
         from scipy.special import erf as scipy_erf
+        from scipy.special import expit
         xp.erf = scipy_erf
-    except Exception:  # SciPy is optional
+        xp.sigmoid = expit
+    except Exception:
         xp.erf = lambda x: _erf_series(np, x)
+        xp.sigmoid = lambda x: _sigmoid_tanh(np, x)
     xp.to_numpy = np.asarray
     xp.from_numpy = np.asarray
     xp.array_type = np.ndarray
@@ -228,6 +251,7 @@ def _cupy_namespace(cupy):
     xp = ArrayNamespace(cupy, "cupy")
     xp.matmul2d = cupy.matmul
     xp.sum_floats = cupy.sum
+    xp.expand = cupy.broadcast_to
     for std, old in (("concat", "concatenate"), ("permute_dims", "transpose"), ("pow", "power")):
         if not hasattr(cupy, std):
             setattr(xp, std, getattr(cupy, old))
@@ -235,9 +259,12 @@ def _cupy_namespace(cupy):
         xp.astype = lambda a, dtype, copy=True: a.astype(dtype, copy=copy)
     try:
         from cupyx.scipy.special import erf as cupy_erf
+        from cupyx.scipy.special import expit as cupy_expit
         xp.erf = cupy_erf
+        xp.sigmoid = cupy_expit
     except Exception:
         xp.erf = lambda x: _erf_series(cupy, x)
+        xp.sigmoid = lambda x: _sigmoid_tanh(cupy, x)
     xp.to_numpy = cupy.asnumpy
     xp.from_numpy = cupy.asarray
     xp.array_type = cupy.ndarray
@@ -267,7 +294,9 @@ def _strict_namespace():
     xp.astype = lambda x, dtype, copy=True: array_api_strict.astype(x, native(dtype), copy=copy)
     xp.matmul2d = array_api_strict.matmul
     xp.sum_floats = array_api_strict.sum
+    xp.expand = array_api_strict.broadcast_to
     xp.erf = lambda x: _erf_series(array_api_strict, x)
+    xp.sigmoid = lambda x: _sigmoid_tanh(array_api_strict, x)
     xp.to_numpy = lambda a: np.from_dlpack(a)
     xp.from_numpy = array_api_strict.asarray
     xp.array_type = type(array_api_strict.asarray(0.0))

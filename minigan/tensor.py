@@ -269,8 +269,7 @@ class Tensor:
     # ------------------------------------------------------------------ autograd
     def backward(self, gradient=None, retain_graph=None, create_graph=False):
         """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (book section 1.1)."""
-        from .autograd import backward
-        backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+        _autograd.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
 
     # ------------------------------------------------------------------ printing
     def __repr__(self):
@@ -497,3 +496,5 @@ class _TensorType:
 FloatTensor = _TensorType("FloatTensor", B.float32, "cpu")
 DoubleTensor = _TensorType("DoubleTensor", B.float64, "cpu")
 LongTensor = _TensorType("LongTensor", B.int64, "cpu")
+
+from . import autograd as _autograd  # noqa: E402  (autograd imports this module first)

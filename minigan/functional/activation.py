@@ -14,13 +14,11 @@ from ..autograd import Function
 
 
 class Sigmoid(Function):
-    """sigma(x) = 1 / (1 + e^-x) = (1 + tanh(x/2)) / 2; the tanh form never overflows."""
+    """sigma(x) = 1 / (1 + e^-x), computed without overflow (SciPy's ``expit`` where
+    installed, else (1 + tanh(x/2)) / 2; see backend.py)."""
 
     def forward(self, x):
-        y = self.xp.tanh(x * 0.5)
-        y *= 0.5
-        y += 0.5
-        return y
+        return self.xp.sigmoid(x)
 
     def backward(self, F, gy):
         y = self.output(F)

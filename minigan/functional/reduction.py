@@ -27,14 +27,15 @@ def _reduced_shape(shape, axes, keepdim):
 class Sum(Function):
     """Sum over ``axes`` (None: all of them, the common ``loss.sum()``)."""
 
-    def __init__(self, axes, keepdim):
-        self.axes, self.keepdim = axes, keepdim
+    def __init__(self, axes, keepdim, floats):
+        self.axes, self.keepdim, self.floats = axes, keepdim, floats
 
     def forward(self, x):
-        return self.xp.sum(x, axis=self.axes, keepdims=self.keepdim)
+        xp = self.xp
+        return (xp.sum_floats if self.floats else xp.sum)(x, axis=self.axes, keepdims=self.keepdim)
 
     def backward(self, F, gy):
-        shape = self.inputs[0].shape
+        shape = self.inputs[0].data.shape
         if self.axes is not None and not self.keepdim:
             gy = F.reshape(gy, _kept_shape(shape, self.axes))
         return F.expand(gy, shape)  # a 0-d gy broadcasts to any shape
@@ -122,10 +123,11 @@ def sum(input, dim=None, keepdim=False, dtype=None):  # noqa: A001 - PyTorch's n
     if dtype is not None:
         from .arithmetic import to_dtype
         input = to_dtype(input, dtype)
-    elif input.dtype == B.bool_:
+    floats = input.dtype in B.FLOAT_DTYPES
+    if input.dtype == B.bool_:
         from .arithmetic import to_dtype
         input = to_dtype(input, B.int64)
-    return Sum(None if dim is None else normalize_dims(dim, input.ndim), keepdim)(input)
+    return Sum(None if dim is None else normalize_dims(dim, input.ndim), keepdim, floats)(input)
 
 
 def mean(input, dim=None, keepdim=False):
@@ -199,6 +201,9 @@ def _max_min(input, dim, keepdim, is_max):
         from .arithmetic import maximum, minimum
         return (maximum if is_max else minimum)(input, dim)
     axes = normalize_dims(dim, input.ndim)
+    if not axes:  # a 0-d tensor (dim 0 or -1): its one value, at index 0, as PyTorch
+        values = MaxMin(is_max, axes, keepdim, False)(input)
+        return MaxResult(values, Tensor._wrap(input.backend.xp.zeros((), dtype=B.int64), input.backend))
     fn = MaxMin(is_max, axes, keepdim, True)
     values = fn(input)
     return MaxResult(values, Tensor._wrap(fn.indices, input.backend))
