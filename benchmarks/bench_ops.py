@@ -1,0 +1,17 @@
+#!/usr/bin/env python
+"""Thin wrapper: the same as ``minigan bench ops``, run from a source checkout.
+
+    python benchmarks/bench_ops.py [--quick] [options]   (--help lists them)
+
+The code lives in minigan/bench/ops.py; results go to benchmarks/results/ next to this file.
+"""
+import os
+import sys
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))  # import this checkout's minigan
+
+from minigan.bench.ops import main  # noqa: E402
+
+if __name__ == "__main__":
+    sys.exit(main(default_out=os.path.join(HERE, "results")))

@@ -1,0 +1,160 @@
+"""What a benchmark ran on: CPU, cores, memory, BLAS, library versions, GPU.
+
+Every results file carries this, because a GFLOP/s figure means nothing without the machine
+(BASELINES.md: "Zen 3, 2 cores, OpenBLAS 0.3.31 ..."). Everything here is best-effort and
+never raises: a missing /proc file or library is reported as missing.
+"""
+from __future__ import annotations
+
+import os
+import platform
+import sys
+
+# BASELINES.md ("The machine"): the theoretical peak of the 2-core Zen 3 (EPYC Milan) dev
+# machines at their measured effective clock of 3.20 GHz: 2 cores x 2 FMA pipes x 256 bit.
+# Context only: measured BLAS peaks are what ratios are taken against.
+THEORETICAL_PEAK_GFLOPS = {
+    "float32": 205.0,
+    "float64": 102.0,
+    "source": "BASELINES.md: 2-core Zen 3 (AMD EPYC Milan) at 3.20 GHz effective, "
+              "32 fp32 / 16 fp64 FLOP per cycle per core",
+}
+
+
+def _cpuinfo():
+    info = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if ":" not in line:
+                    if info:
+                        break  # first processor block only
+                    continue
+                key, _, value = line.partition(":")
+                info.setdefault(key.strip(), value.strip())
+    except OSError:
+        pass
+    return info
+
+
+def _meminfo_gib():
+    try:
+        with open("/proc/meminfo") as f:
+            for line in f:
+                if line.startswith("MemTotal:"):
+                    return round(int(line.split()[1]) / 2**20, 1)
+    except OSError:
+        pass
+    return None
+
+
+def cpu_description() -> dict:
+    info = _cpuinfo()
+    flags = set(info.get("flags", "").split())
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except (AttributeError, OSError):
+        usable = os.cpu_count()
+    return {
+        "model": info.get("model name") or platform.processor() or platform.machine(),
+        "family": info.get("cpu family"),
+        "model_number": info.get("model"),
+        "logical_cpus": os.cpu_count(),
+        "usable_cpus": usable,
+        "simd": [f for f in ("sse4_2", "avx", "avx2", "fma", "avx512f") if f in flags],
+        "hypervisor": "hypervisor" in flags,
+        "memory_gib": _meminfo_gib(),
+        "machine": platform.machine(),
+        "os": platform.platform(),
+    }
+
+
+def numpy_description() -> dict:
+    import numpy as np
+    d = {"version": np.__version__}
+    try:
+        blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+        d["blas"] = f"{blas.get('name')} {blas.get('version')}"
+        if blas.get("openblas configuration"):
+            d["blas_configuration"] = blas["openblas configuration"]
+    except Exception as e:  # older NumPy, or a build without the dict
+        d["blas"] = f"unknown ({type(e).__name__})"
+    try:
+        from threadpoolctl import threadpool_info
+        d["threadpools"] = [{k: p.get(k) for k in ("user_api", "internal_api", "num_threads",
+                                                    "version", "architecture")}
+                            for p in threadpool_info()]
+    except Exception:
+        pass  # threadpoolctl is optional
+    return d
+
+
+def torch_description() -> dict:
+    try:
+        import torch
+    except Exception as e:
+        return {"available": False, "reason": f"torch is not importable ({type(e).__name__}: {e})"}
+    d = {"available": True, "version": torch.__version__, "threads": torch.get_num_threads()}
+    try:
+        cfg = torch.__config__.show()
+        d["blas"] = next((part.split("=", 1)[1] for part in cfg.replace(",", "\n").split()
+                          if part.startswith("BLAS_INFO=")), None)
+        d["mkl"] = bool(torch.backends.mkl.is_available())
+    except Exception:
+        pass
+    d["cuda_available"] = bool(torch.cuda.is_available())
+    if d["cuda_available"]:
+        d["cuda_device"] = torch.cuda.get_device_name(0)
+        d["cuda_version"] = torch.version.cuda
+    return d
+
+
+def cuda_description() -> dict:
+    """minigan's view of CUDA: available or not, and why (``minigan.cuda.unavailable_reason``)."""
+    from .. import cuda
+    if not cuda.is_available():
+        return {"available": False, "reason": cuda.unavailable_reason()}
+    from .. import backend as B
+    cupy = B.cuda_status()[2]
+    d = {"available": True, "device": cuda.get_device_name(0), "cupy": cupy.__version__}
+    try:
+        d["cuda_runtime"] = cupy.cuda.runtime.runtimeGetVersion()
+        d["cuda_driver"] = cupy.cuda.runtime.driverGetVersion()
+        props = cupy.cuda.runtime.getDeviceProperties(0)
+        d["memory_gib"] = round(props["totalGlobalMem"] / 2**30, 1)
+        d["sm_count"] = props["multiProcessorCount"]
+    except Exception:
+        pass
+    return d
+
+
+def describe(include_torch: bool = True) -> dict:
+    """The machine and software as a JSON-ready dict."""
+    from .. import __version__
+    d = {
+        "cpu": cpu_description(),
+        "python": sys.version.split()[0],
+        "minigan": __version__,
+        "numpy": numpy_description(),
+        "cuda": cuda_description(),
+        "thread_env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                       "MKL_NUM_THREADS") if os.environ.get(k)},
+        "theoretical_peak_gflops_context": THEORETICAL_PEAK_GFLOPS,
+    }
+    if include_torch:
+        d["torch"] = torch_description()
+    return d
+
+
+def summary_line(m: dict) -> str:
+    """One line for the terminal: CPU, cores, BLAS, GPU."""
+    cpu = m["cpu"]
+    cuda = m["cuda"]
+    gpu = cuda.get("device") if cuda.get("available") else "no GPU"
+    parts = [f"{cpu['model']} ({cpu['usable_cpus']} CPUs, {'/'.join(cpu['simd'][-3:])})",
+             f"NumPy {m['numpy']['version']} on {m['numpy'].get('blas')}"]
+    t = m.get("torch")
+    if t and t.get("available"):
+        parts.append(f"torch {t['version']} ({t.get('blas')}, {t['threads']} threads)")
+    parts.append(gpu)
+    return "; ".join(parts)

@@ -1,0 +1,196 @@
+"""The benchmark code (minigan.bench, the ``minigan`` command) works: no timings asserted here.
+
+These run the benchmarks end to end at tiny sizes (``--quick``), check the files they write,
+the arithmetic behind GFLOP/s and the ratios, and that a missing GPU is reported with its
+reason instead of crashing. A performance figure belongs in a benchmark, not in a timed test.
+"""
+from __future__ import annotations
+
+import csv
+import json
+import subprocess
+import sys
+
+import pytest
+
+import minigan
+from minigan import backend as B
+from minigan.bench import machine, matmul, ops, timing
+
+PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
+NO_CUDA = (False, "no GPU in this test (monkeypatched)", None)
+
+pytest.importorskip("pandas")
+pytest.importorskip("matplotlib")
+
+
+# ----------------------------------------------------------------------------- arithmetic
+def test_matmul_flops_and_gflops():
+    assert timing.matmul_flops(2, 3, 4) == 48  # 2*m*k*n
+    assert timing.matmul_flops(600, 600, 600) == 432_000_000
+    assert timing.gflops(48, 1e-9) == pytest.approx(48.0)
+    # the book's numpy.dot: 600^3 products in 13.2 ms is 32.7 GFLOP/s
+    assert timing.gflops(timing.matmul_flops(600, 600, 600), 13.2e-3) == pytest.approx(32.727, rel=1e-4)
+    with pytest.raises(ValueError):
+        timing.gflops(1, 0.0)
+
+
+def test_parse_shape():
+    assert matmul.parse_shape("1x784x200") == (1, 784, 200)
+    assert matmul.parse_shape("64") == (64, 64, 64)
+    for bad in ("1x2", "ax2x3", "0x1x1"):
+        with pytest.raises(Exception):
+            matmul.parse_shape(bad)
+
+
+def test_buffer_count_and_format_time():
+    assert timing.buffer_count(1) == 8
+    assert timing.buffer_count(1 << 30) == 2
+    assert 2 <= timing.buffer_count(2 << 20) <= 8
+    assert timing.format_time(200.0) == "3 min 20 s"
+    assert timing.format_time(13.2e-3) == "13.20 ms"
+    assert timing.format_time(74.6e-6) == "74.6 us"
+
+
+# ----------------------------------------------------------------------------- timing harness
+def test_measure_rotates_inputs_and_reports_spread():
+    seen = []
+
+    def fn(i):
+        seen.append(i)
+
+    t = timing.measure(fn, [(0,), (1,), (2,)], repeats=3, min_block_s=0.001, wait_quiet=False,
+                       max_retries=0)
+    assert t.min <= t.median <= t.max and t.min > 0
+    assert t.calls_per_sample >= 1 and len(t.samples) == 3
+    assert set(seen) == {0, 1, 2}  # every input set is used
+
+
+def test_long_calls_still_rotate_inputs():
+    n, seqs = timing._block_sequences([(0,), (1,), (2,)], 1)
+    assert n == 1 and [s[0][0] for s in seqs] == [0, 1, 2]
+    n, seqs = timing._block_sequences([(0,), (1,), (2,)], 7)
+    assert n == 9 and len(seqs) == 1 and [a[0] for a in seqs[0]].count(2) == 3
+
+
+def test_measure_interleaved_returns_every_case_and_syncs():
+    syncs = []
+    cases = [timing.Case("a", lambda: None), timing.Case("b", lambda: None, sync=lambda: syncs.append(1))]
+    res = timing.measure_interleaved(cases, repeats=2, min_block_s=0.001, wait_quiet=False, max_retries=0)
+    assert set(res) == {"a", "b"}
+    assert syncs, "the sync function of a GPU case must be called around the clock"
+    d = res["a"].as_dict("us")
+    assert {"median_us", "min_us", "max_us", "calls_per_sample", "foreign_busy"} <= set(d)
+
+
+def test_cpu_monitor_share_is_a_fraction():
+    share = timing.CpuMonitor().start().stop()
+    assert share is None or 0.0 <= share <= 1.0
+    share, waited = timing.wait_for_quiet(threshold=1.01, timeout_s=1.0, interval_s=0.01)
+    assert share is None or 0.0 <= share <= 1.0
+
+
+# ----------------------------------------------------------------------------- analysis
+def _fake_row(label, n, seconds, dtype="float32", kind="square"):
+    lib, dev = label.split()
+    t = timing.Timing(label, seconds, seconds * 0.9, seconds * 1.2, 1, [seconds])
+    return matmul._row(lib, dev, dtype, n, n, n, kind, t)
+
+
+def test_peak_fraction_and_minigan_ratio_from_rows():
+    rows = [_fake_row("numpy cpu", 512, 2 * 512**3 / 180e9), _fake_row("minigan cpu", 512, 2 * 512**3 / 175e9),
+            _fake_row("numpy cpu", 1024, 2 * 1024**3 / 190e9), _fake_row("minigan cpu", 1024, 2 * 1024**3 / 189e9),
+            _fake_row("torch cpu", 2048, 2 * 2048**3 / 185e9), _fake_row("numpy cpu", 64, 2 * 64**3 / 300e9)]
+    peaks = matmul.measured_peaks(rows)
+    # the peak is taken over n >= 1024 only: the (absurd) 300 GFLOP/s at n=64 is ignored
+    assert peaks["cpu"]["float32"]["gflops"] == pytest.approx(190.0)
+    assert peaks["cpu"]["float32"]["n"] == 1024
+    matmul.annotate(rows, peaks)
+    assert rows[2]["frac_of_peak"] == pytest.approx(1.0)
+    assert rows[1]["ratio_vs_numpy"] == pytest.approx(175 / 180)
+    mvn = matmul.minigan_vs_numpy(rows)
+    assert mvn["float32"]["min_ratio"] == pytest.approx(175 / 180)
+    assert mvn["float32"]["meets_target"] is True  # 0.972 >= 0.97
+    rows[1]["time_median_s"] *= 1.1
+    assert matmul.minigan_vs_numpy(rows)["float32"]["meets_target"] is False
+
+
+# ----------------------------------------------------------------------------- a missing GPU
+def test_missing_cuda_is_reported_with_its_reason(monkeypatch):
+    monkeypatch.setattr(B, "_cuda_status", NO_CUDA)
+    assert not minigan.cuda.is_available()
+    assert machine.cuda_description() == {"available": False, "reason": NO_CUDA[1]}
+    settings = {"book": True}
+    book = matmul.book_comparison([], None, machine.cuda_description(), settings)
+    assert book["gpu_float32_s"] is None
+    assert "not available" in book["gpu_note"] and NO_CUDA[1] in book["gpu_note"]
+
+
+def test_bench_matmul_quick_end_to_end(tmp_path, monkeypatch, capsys):
+    monkeypatch.setattr(B, "_cuda_status", NO_CUDA)
+    status = matmul.main(["--quick", "--sizes", "8", "16", "--shapes", "1x8x4", "--python-n", "6",
+                          "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert status == 0
+    assert f"cuda: not available ({NO_CUDA[1]})" in out
+    assert "The book's comparison" in out
+
+    result = json.loads((tmp_path / "matmul.json").read_text())
+    for key in ("machine", "cuda", "settings", "peaks", "minigan_vs_numpy", "book_600", "rows", "method"):
+        assert key in result, key
+    assert result["cuda"] == {"available": False, "reason": NO_CUDA[1]}
+    assert result["machine"]["cpu"]["model"]
+    labels = {r["label"] for r in result["rows"]}
+    assert {"numpy cpu", "minigan cpu"} <= labels
+    assert not any(r["device"] == "cuda" and r["library"] != "torch" for r in result["rows"])
+    for r in result["rows"]:
+        assert r["gflops_median"] == pytest.approx(r["flops"] / r["time_median_s"] / 1e9)
+        assert r["time_min_s"] <= r["time_median_s"] <= r["time_max_s"]
+    assert {"float32", "float64"} <= set(result["minigan_vs_numpy"])
+    book = result["book_600"]
+    assert book["python_loop"]["scale"] == pytest.approx((600 / 6) ** 3)
+    assert book["numpy_float64_s"] > 0 and "numpy_vs_python" in book["ratios"]
+
+    with open(tmp_path / "matmul.csv", newline="") as f:
+        table = list(csv.DictReader(f))
+    assert table and {"label", "dtype", "shape", "gflops_median", "time_median_s"} <= set(table[0])
+    assert (tmp_path / "matmul.png").read_bytes()[:8] == PNG_SIGNATURE
+
+
+def test_bench_ops_quick_end_to_end(tmp_path, capsys):
+    status = ops.main(["--quick", "--out", str(tmp_path)])
+    out = capsys.readouterr().out
+    assert status == 0 and "fwd+bwd" in out
+    result = json.loads((tmp_path / "ops.json").read_text())
+    for key in ("machine", "rows", "ratios", "target", "gradients_agree"):
+        assert key in result, key
+    assert result["gradients_agree"] is True
+    ops_seen = {r["op"] for r in result["rows"]}
+    assert {ops.FWD_BWD, ops.LINEAR, "add (1,4)+(1,4)", "sum (1,4)"} <= ops_seen
+    impls = {r["impl"] for r in result["rows"] if r["op"] == ops.FWD_BWD}
+    assert {"numpy (by hand)", "minigan"} <= impls
+    for r in result["rows"]:
+        assert 0 < r["min_us"] <= r["median_us"] <= r["max_us"]
+    assert "minigan/numpy" in result["ratios"][ops.FWD_BWD]
+    assert result["target"]["target"] == ops.TARGET_RATIO
+    assert (tmp_path / "ops.png").read_bytes()[:8] == PNG_SIGNATURE
+    assert (tmp_path / "ops.csv").exists()
+
+
+def test_numpy_fwd_bwd_reference_matches_minigan():
+    assert ops.check_gradients("float64", with_torch=False)
+
+
+# ----------------------------------------------------------------------------- the command
+@pytest.mark.parametrize("argv", [["bench", "--help"], ["bench", "matmul", "--help"], ["bench", "ops", "--help"]])
+def test_cli_help(argv):
+    proc = subprocess.run([sys.executable, "-m", "minigan", *argv], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert "usage: minigan bench" in proc.stdout
+    if argv == ["bench", "--help"]:
+        assert "matmul" in proc.stdout and "ops" in proc.stdout
+
+
+def test_cli_requires_a_command():
+    proc = subprocess.run([sys.executable, "-m", "minigan"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode != 0 and "usage: minigan" in proc.stderr
