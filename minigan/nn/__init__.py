@@ -3,6 +3,12 @@ from . import functional, init  # noqa: F401
 from .module import Module, Parameter
 
 # --- containers, linear, activations, losses, normalisation (layers work) ---
+from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .containers import Flatten, Identity, ModuleDict, ModuleList, Sequential, Unflatten
+from .dropout import Dropout
+from .linear import Linear
+from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 # --- convolutions (conv work) ---
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -2,4 +2,7 @@
 from ..functional import *  # noqa: F401,F403
 
 # --- losses, normalisation, dropout (layers work) ---
+from ..functional.loss import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: F401
+                              cross_entropy, l1_loss, mse_loss, nll_loss)
+from ..functional.norm import batch_norm, dropout, layer_norm  # noqa: F401
 # --- conv2d, conv_transpose2d (conv work) ---

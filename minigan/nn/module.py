@@ -234,13 +234,17 @@ class Module:
     def state_dict(self, prefix=""):
         """Parameters and persistent buffers by dotted name, as detached tensors."""
         out = OrderedDict()
-        for name, p in self.named_parameters(prefix=prefix.rstrip(".")):
-            out[name] = p.detach()
+        seen = set()  # a shared parameter is listed once, as named_parameters() does
         for m_prefix, m in self.named_modules(prefix=prefix.rstrip(".")):
+            dot = m_prefix + ("." if m_prefix else "")
+            for name, p in m._parameters.items():  # PyTorch's order: a module's parameters,
+                if p is not None and id(p) not in seen:  # then its buffers, then its children
+                    seen.add(id(p))
+                    out[dot + name] = p.detach()
             skip = m.__dict__.get("_non_persistent", ())
             for name, b in m._buffers.items():
                 if b is not None and name not in skip:
-                    out[m_prefix + ("." if m_prefix else "") + name] = b.detach()
+                    out[dot + name] = b.detach()
         return out
 
     def load_state_dict(self, state_dict, strict=True):
