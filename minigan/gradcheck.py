@@ -56,11 +56,12 @@ def _check_inputs(inputs):
     return checked
 
 
-def _perturbed(x: Tensor, flat_index: int, delta: float):
-    """Add ``delta`` to one element of ``x.data`` in place (slice assignment only)."""
+def _perturbed(x: Tensor, original, flat_index: int, delta: float):
+    """Set one element of ``x.data`` to its ``original`` value plus ``delta`` (slice assignment
+    only). Starting from the original each time leaves no rounding residue behind."""
     idx = np.unravel_index(flat_index, x.shape) if x.ndim else ()
     idx = tuple(int(i) for i in idx)
-    x.data[idx] = x.data[idx] + delta
+    x.data[idx] = original[idx] + delta
 
 
 def _fail(message, raise_exception):
@@ -81,24 +82,30 @@ def gradcheck(fn, inputs, eps=1e-6, atol=1e-5, rtol=1e-3, fast_mode=False, raise
     """
     inputs = _as_tuple(inputs)
     checked = _check_inputs(inputs)
+    originals = {i: inputs[i].data for i in checked}
     for i in checked:  # own, writable copies: we perturb them in place
         x = inputs[i]
         x.data = x.backend.xp.astype(x.data, x.data.dtype, copy=True)
-    if fast_mode:
-        return _fast_check(fn, inputs, checked, eps, atol, rtol, raise_exception, seed)
-    return _full_check(fn, inputs, checked, eps, atol, rtol, raise_exception)
+    try:
+        if fast_mode:
+            return _fast_check(fn, inputs, checked, eps, atol, rtol, raise_exception, seed)
+        return _full_check(fn, inputs, checked, eps, atol, rtol, raise_exception)
+    finally:  # the caller's tensors get their own arrays back, untouched
+        for i, data in originals.items():
+            inputs[i].data = data
 
 
 def _numerical_jacobian(fn, inputs, i, eps, n_out_total):
     x = inputs[i]
     jac = np.zeros((n_out_total, x.numel()))
     # no no_grad() here: fn may itself call autograd (as gradgradcheck's function does)
+    original = x.backend.xp.astype(x.data, x.data.dtype, copy=True)
     for j in range(x.numel()):
-        _perturbed(x, j, eps)
+        _perturbed(x, original, j, eps)
         plus = np.concatenate([_host(o).ravel() for o in _outputs(fn, inputs)])
-        _perturbed(x, j, -2 * eps)
+        _perturbed(x, original, j, -eps)
         minus = np.concatenate([_host(o).ravel() for o in _outputs(fn, inputs)])
-        _perturbed(x, j, eps)
+        _perturbed(x, original, j, 0.0)
         jac[:, j] = (plus - minus) / (2 * eps)
     return jac
 

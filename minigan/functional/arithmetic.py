@@ -76,16 +76,26 @@ def _binary(a, b, op, TensorFn, ScalarFn, RScalarFn):
     if isinstance(a, Tensor):
         c = None if isinstance(b, Tensor) else as_scalar(b)
         if c is not None:
-            return ScalarFn(c)(a)
+            return ScalarFn(c)(_floating_for(a, c, op))
         b = as_tensor_operand(b, a, op)
     else:
         c = as_scalar(a)
         if c is not None:
-            return RScalarFn(c)(b)
+            return RScalarFn(c)(_floating_for(b, c, op))
         a = as_tensor_operand(a, b, op)
     a, b = promote(a, b, op)
     check_broadcast(a, b, op)
+    if op == "div" and a.dtype not in B.FLOAT_DTYPES:  # true division of integers, as torch
+        a, b = to_dtype(a, B.get_default_dtype()), to_dtype(b, B.get_default_dtype())
     return TensorFn()(a, b)
+
+
+def _floating_for(t, c, op):
+    """An integer tensor meeting a Python float (or dividing) becomes the default float dtype,
+    as in PyTorch (NumPy would give float64)."""
+    if (type(c) is float or op == "div") and t.dtype not in B.FLOAT_DTYPES:
+        return to_dtype(t, B.get_default_dtype())
+    return t
 
 
 # ----------------------------------------------------------------------------- dtype and device
@@ -385,6 +395,9 @@ def matmul(input, other):
     k_b = sb[0] if len(sb) == 1 else sb[-2]
     if k_a != k_b:
         raise RuntimeError(f"matmul: shapes {sa} and {sb} cannot be multiplied ({k_a} != {k_b})")
+    for x, y in zip(reversed(sa[:-2]), reversed(sb[:-2])):
+        if x != y and x != 1 and y != 1:
+            raise RuntimeError(f"matmul: shapes {sa} and {sb} have batch dimensions that do not broadcast")
     input, other = promote(input, other, "matmul")
     return MatMul()(input, other)
 
@@ -621,6 +634,8 @@ def where(condition, input, other):
     a = _full_like_operand(input, like) if not isinstance(input, Tensor) else input
     b = _full_like_operand(other, like) if not isinstance(other, Tensor) else other
     a, b = _binary_tensors(a, b, "where")
+    for t in (a, b):
+        check_broadcast(condition, t, "where")
     return Where()(condition, a, b)
 
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
-from ..array_ops import pad_arrays
+from ..array_ops import normalize_dims, pad_arrays
 from ..autograd import Function
 from ..tensor import Tensor
 
@@ -53,7 +53,9 @@ def reshape(input, *shape):
 
 def view(input, *shape):
     """Same as reshape here: minigan arrays are always reshapeable."""
-    return reshape(input, *shape)
+    if len(shape) == 1 and isinstance(shape[0], (tuple, list)):
+        shape = tuple(shape[0])
+    return reshape(input, _infer_shape(shape, input.numel(), "view"))  # errors say "view"
 
 
 def view_as(input, other):
@@ -77,7 +79,7 @@ def squeeze(input, dim=None):
     if dim is None:
         shape = tuple(s for s in input.shape if s != 1)
     else:
-        dims = {d % max(input.ndim, 1) for d in ((dim,) if isinstance(dim, int) else dim)}
+        dims = normalize_dims(dim, input.ndim)  # IndexError for a dimension out of range
         shape = tuple(s for i, s in enumerate(input.shape) if not (i in dims and s == 1))
     return reshape(input, shape)
 
@@ -118,6 +120,7 @@ def permute(input, *dims):
 
 def transpose(input, dim0, dim1):
     n = input.ndim
+    normalize_dims((dim0, dim1), n)  # IndexError for a dimension out of range, as PyTorch
     if n < 2 and input.ndim <= 1:
         return input
     dims = list(range(n))
@@ -136,6 +139,8 @@ def _normalize_key(key, ndim):
     if not isinstance(key, tuple):
         key = (key,)
     key = tuple(k.data if isinstance(k, Tensor) else k for k in key)
+    if len(key) == 1 and getattr(key[0], "ndim", 0) and B.as_dtype(key[0].dtype) == B.bool_:
+        return key  # a lone mask stays alone: the array API allows a mask only as the sole index
     if not any(k is Ellipsis for k in key) and sum(k is not None for k in key) < ndim:
         key = key + (Ellipsis,)
     return key
@@ -156,8 +161,29 @@ class GetItem(Function):
 
     def backward(self, F, gy):
         x = self.inputs[0]
-        return IndexBackward(self.key, x.shape)(gy) if not F.is_array_mode else \
-            _scatter_into_zeros(x.backend.xp, gy, self.key, x.shape, x.data.dtype)
+        key = self.key
+        if any(k is None for k in key):  # the array API allows no None in setitem: drop the
+            key = tuple(k for k in key if k is not None)  # new axes from gy first
+            new = _new_axis_positions(self.key, x.ndim)
+            gy = F.reshape(gy, tuple(s for i, s in enumerate(gy.shape) if i not in new))
+        return IndexBackward(key, x.shape)(gy) if not F.is_array_mode else \
+            _scatter_into_zeros(x.backend.xp, gy, key, x.shape, x.data.dtype)
+
+
+def _new_axis_positions(key, ndim):
+    """The output axes that the None entries of a basic (or boolean-mask) ``key`` create."""
+    def consumed(k):
+        return 0 if k is None or k is Ellipsis else (k.ndim if getattr(k, "ndim", 0) else 1)
+    rest = ndim - sum(consumed(k) for k in key)
+    positions, axis = set(), 0
+    for k in key:
+        if k is None:
+            positions.add(axis)
+        if k is None or isinstance(k, slice) or getattr(k, "ndim", 0):
+            axis += 1  # None, a slice and a mask each make one output axis; an int none
+        elif k is Ellipsis:
+            axis += rest
+    return positions
 
 
 def _scatter_into_zeros(xp, g, key, shape, dtype):

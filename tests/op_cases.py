@@ -1,0 +1,594 @@
+"""The table of differentiable ops that the op test files run (a Chainer-style case table).
+
+Each :class:`OpCase` names an op, a function ``fn(F, *inputs)`` that runs on minigan *and* on
+PyTorch (``F`` is the framework module), and a hypothesis strategy of its inputs: NumPy
+arrays (floating ones become tensors that require grad) followed by plain arguments (dims,
+exponents, slopes ...). Strategies get a ``size`` dict (how many and how long axes) and
+``for_gradcheck``: finite differences need inputs off the op's kinks and ties, the PyTorch
+comparison does not (and should see ties, where both split the gradient the same way).
+
+Used by test_ops_vs_torch.py, test_ops_gradcheck.py, test_ops_properties.py, test_dtypes.py
+and test_cuda.py.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+from hypothesis import strategies as st
+from hypothesis.extra import numpy as hnp
+
+import minigan
+from minigan.testing import arrays, broadcastable_pairs, shapes
+
+TORCH_SIZE = dict(max_dims=4, max_side=4)   # PyTorch comparisons: cheap, so larger
+GRADCHECK_SIZE = dict(max_dims=3, max_side=3)  # full Jacobians: keep them small
+GRADGRAD_SIZE = dict(max_dims=2, max_side=3)
+
+
+@dataclass
+class OpCase:
+    name: str
+    fn: object                       # fn(F, *inputs) -> tensor or tuple of tensors
+    inputs: object                   # inputs(size, for_gradcheck) -> strategy of input tuples
+    torch_fn: object = None          # when PyTorch spells it differently
+    gradgrad: bool = False           # also run gradgradcheck
+    dtype: str = "float64"           # the float dtype inputs are cast to
+    tags: set = field(default_factory=set)
+
+    def __repr__(self):
+        return self.name
+
+
+def nnf(F):
+    """``torch.nn.functional`` / ``minigan.nn.functional``."""
+    return F.nn.functional
+
+
+# ----------------------------------------------------------------------------- input strategies
+def unary(**kw):
+    """One array of any shape; ``kw`` go to ``arrays`` for both uses, ``gc`` only for gradcheck."""
+    gc = kw.pop("gc", {})
+
+    def make(size, for_gradcheck):
+        extra = {**kw, **(gc if for_gradcheck else {})}
+        return st.tuples(arrays(shapes(**size), **extra))
+    return make
+
+
+def unary_with(arg_strategy, min_dims=0, max_dims=None, **kw):
+    """One array, then the extra arguments drawn from ``arg_strategy(shape)`` (a tuple)."""
+    gc = kw.pop("gc", {})
+
+    def make(size, for_gradcheck):
+        extra = {**kw, **(gc if for_gradcheck else {})}
+        sz = dict(size, max_dims=min(size["max_dims"], max_dims or 99))
+
+        @st.composite
+        def case(draw):
+            shape = draw(shapes(min_dims=min_dims, **sz))
+            x = draw(arrays(shape, **extra))
+            return (x,) + tuple(draw(arg_strategy(shape)))
+        return case()
+    return make
+
+
+def binary(a_kw=None, b_kw=None, same_shape=False):
+    a_kw, b_kw = a_kw or {}, b_kw or {}
+
+    def make(size, for_gradcheck):
+        pairs = shapes(**size).map(lambda s: (s, s)) if same_shape else broadcastable_pairs(**size)
+        return pairs.flatmap(lambda p: st.tuples(arrays(p[0], **a_kw), arrays(p[1], **b_kw)))
+    return make
+
+
+def tie_free_pair(size, for_gradcheck):
+    """Two broadcastable arrays for maximum/minimum. For gradcheck their values come from two
+    interleaved lattices (never equal); for PyTorch from one coarse lattice (ties happen)."""
+    def lattice(offset):
+        return st.integers(-8, 8).map(lambda k: k / 4 + offset)
+    a_el = lattice(0.0)
+    b_el = lattice(0.125 if for_gradcheck else 0.0)
+    return broadcastable_pairs(**size).flatmap(
+        lambda p: st.tuples(arrays(p[0], elements=a_el), arrays(p[1], elements=b_el)))
+
+
+def where_inputs(size, for_gradcheck):
+    trio = hnp.mutually_broadcastable_shapes(num_shapes=3, min_dims=0, **size)
+    return trio.flatmap(lambda s: st.tuples(arrays(s.input_shapes[0], dtype="bool"),
+                                            arrays(s.input_shapes[1]), arrays(s.input_shapes[2])))
+
+
+def dim_of(shape, allow_none=True):
+    """An axis of ``shape`` (negative ones too), or None."""
+    n = max(len(shape), 1)
+    axis = st.integers(-n, n - 1) if len(shape) else st.sampled_from([0, -1])
+    return st.one_of(st.none(), axis) if allow_none else axis
+
+
+def dims_of(shape):
+    """None, one axis, or a tuple of distinct axes of ``shape``."""
+    n = len(shape)
+    options = [st.none(), dim_of(shape, allow_none=False)]
+    if n >= 2:
+        options.append(st.lists(st.integers(0, n - 1), min_size=1, max_size=n, unique=True)
+                       .map(lambda ds: tuple(d - n if i % 2 else d for i, d in enumerate(ds))))
+    return st.one_of(*options)
+
+
+def reduce_args(shape):
+    return st.tuples(dims_of(shape), st.booleans())
+
+
+def var_args(shape):
+    """dims whose reduced count is at least 2 (var with correction 1 needs 2 values)."""
+    def count(dims):
+        if dims is None:
+            return math.prod(shape)
+        dims = (dims,) if isinstance(dims, int) else dims
+        return math.prod(shape[d] for d in dims) if shape else 1
+    return st.tuples(dims_of(shape).filter(lambda d: count(d) >= 2), st.booleans(),
+                     st.sampled_from([0, 1]))
+
+
+def needs_values(min_count):
+    return lambda shape: math.prod(shape) >= min_count
+
+
+def matmul_inputs(size, for_gradcheck):
+    """1-d @ 1-d, matrix @ vector, vector @ matrix, matrix @ matrix and batched products whose
+    batch dimensions broadcast, as PyTorch's matmul allows."""
+    side = st.integers(1, size["max_side"])
+
+    @st.composite
+    def case(draw):
+        n, k, m = draw(side), draw(side), draw(side)
+        ka, kb = draw(st.sampled_from(["1d", "2d", "batched"])), draw(st.sampled_from(["1d", "2d", "batched"]))
+        batch_a, batch_b = draw(broadcastable_pairs(min_dims=1, max_dims=2, max_side=size["max_side"]))
+        a_shape = {"1d": (k,), "2d": (n, k), "batched": tuple(batch_a) + (n, k)}[ka]
+        b_shape = {"1d": (k,), "2d": (k, m), "batched": tuple(batch_b) + (k, m)}[kb]
+        return draw(arrays(a_shape)), draw(arrays(b_shape))
+    return case()
+
+
+def linear_inputs(size, for_gradcheck):
+    side = st.integers(1, size["max_side"])
+
+    @st.composite
+    def case(draw):
+        n_in, n_out = draw(side), draw(side)
+        lead = draw(shapes(min_dims=0, max_dims=2, max_side=size["max_side"]))
+        x, w = draw(arrays(lead + (n_in,))), draw(arrays((n_out, n_in)))
+        if draw(st.booleans()):
+            return x, w, draw(arrays((n_out,)))
+        return x, w
+    return case()
+
+
+def clamp_inputs(size, for_gradcheck):
+    @st.composite
+    def case(draw):
+        lo = draw(st.sampled_from([None, -1.0, -0.5, 0.0]))
+        hi = draw(st.sampled_from([None, 0.5, 1.0] if lo is not None else [0.5, 1.0]))
+        kinks = [b for b in (lo, hi) if b is not None]
+        x = draw(arrays(shapes(**size), away_from=kinks if for_gradcheck else None))
+        return x, lo, hi
+    return case()
+
+
+def reshape_targets(shape):
+    n = math.prod(shape)
+
+    @st.composite
+    def target(draw):
+        options = [(-1,), (n,), tuple(reversed(shape)), (1,) + tuple(shape), tuple(shape) + (1,)]
+        if len(shape) >= 1:
+            i = draw(st.integers(0, len(shape) - 1))
+            options.append(tuple(-1 if j == i else s for j, s in enumerate(shape)))
+        if len(shape) >= 2:
+            options.append((shape[0] * shape[1],) + tuple(shape[2:]))
+        return (draw(st.sampled_from(options)),)
+    return target()
+
+
+def transpose_args(shape):
+    n = len(shape)
+    return st.tuples(st.integers(-n, n - 1), st.integers(-n, n - 1))
+
+
+def permute_args(shape):
+    return st.permutations(range(len(shape))).map(lambda p: (tuple(p),))
+
+
+def unsqueeze_args(shape):
+    n = len(shape) + 1
+    return st.tuples(st.integers(-n, n - 1))
+
+
+def squeeze_input(size, for_gradcheck):
+    @st.composite
+    def case(draw):
+        shape = draw(hnp.array_shapes(min_dims=0, max_dims=size["max_dims"], min_side=1,
+                                      max_side=2))
+        dim = draw(dim_of(shape)) if shape else None
+        return draw(arrays(shape)), dim
+    return case()
+
+
+def expand_input(size, for_gradcheck):
+    @st.composite
+    def case(draw):
+        base = draw(shapes(max_dims=size["max_dims"] - 1, max_side=size["max_side"]))
+        target_tail = tuple(draw(st.integers(1, size["max_side"])) if s == 1 else s for s in base)
+        lead = draw(shapes(min_dims=0, max_dims=1, max_side=size["max_side"]))
+        target = tuple(lead) + tuple(-1 if draw(st.booleans()) and s == b else s
+                                     for s, b in zip(target_tail, base))
+        return draw(arrays(base)), target
+    return case()
+
+
+def expand_as_inputs(size, for_gradcheck):
+    """x and a tensor y of the shape x expands to (y's gradient is None: it is only a shape)."""
+    return expand_input(size, for_gradcheck).flatmap(lambda c: st.tuples(
+        st.just(c[0]), arrays(_resolve_expand(c[0].shape, c[1]))))
+
+
+def _resolve_expand(shape, target):
+    lead = len(target) - len(shape)
+    return tuple(shape[i - lead] if s == -1 else s for i, s in enumerate(target))
+
+
+def sum_to_inputs(size, for_gradcheck):
+    """x of a broadcast shape and the smaller shape it is summed back to."""
+    return broadcastable_pairs(**size).map(
+        lambda p: (p[0], np.broadcast_shapes(p[0], p[1]))).flatmap(
+        lambda p: st.tuples(arrays(p[1]), st.just(tuple(p[0]))))
+
+
+def unflatten_args(shape):
+    @st.composite
+    def args(draw):
+        dim = draw(st.integers(-len(shape), len(shape) - 1))
+        n = shape[dim]
+        divisors = [d for d in range(1, n + 1) if n % d == 0]
+        first = draw(st.sampled_from(divisors))
+        sizes = (first, n // first) if draw(st.booleans()) else (-1, n // first)
+        return dim, sizes
+    return args()
+
+
+def view_as_inputs(size, for_gradcheck):
+    return shapes(**size).flatmap(lambda s: st.tuples(
+        arrays(s), reshape_targets(s).map(lambda t: np.zeros(_infer(t[0], math.prod(s))))))
+
+
+def _infer(target, n):
+    known = math.prod(d for d in target if d != -1)
+    return tuple(n // known if d == -1 else d for d in target)
+
+
+def flatten_args(shape):
+    n = max(len(shape), 1)
+    return st.tuples(st.integers(0, n - 1), st.integers(0, n - 1)).map(
+        lambda p: (min(p), max(p)) if len(shape) else (0, -1))
+
+
+# -- indexing
+@st.composite
+def _basic_key(draw, shape):
+    """A tuple index of ints, slices (positive steps), None and at most one Ellipsis."""
+    key, axis, used_ellipsis = [], 0, False
+    while axis < len(shape):
+        kind = draw(st.sampled_from(["int", "slice", "slice", "none", "ellipsis", "stop"]))
+        if kind == "stop":
+            break
+        if kind == "none":
+            key.append(None)
+            continue
+        if kind == "ellipsis":
+            if used_ellipsis:
+                continue
+            used_ellipsis = True
+            key.append(Ellipsis)
+            # the ellipsis takes some axes; the rest of the key indexes the last ones
+            remaining = len(shape) - axis
+            axis += draw(st.integers(0, remaining))
+            continue
+        n = shape[axis]
+        if kind == "int":
+            key.append(draw(st.integers(-n, n - 1)))
+        else:
+            start = draw(st.one_of(st.none(), st.integers(-n, n)))
+            stop = draw(st.one_of(st.none(), st.integers(-n, n)))
+            step = draw(st.one_of(st.none(), st.integers(1, 3)))
+            key.append(slice(start, stop, step))
+        axis += 1
+    return key[0] if len(key) == 1 and draw(st.booleans()) else tuple(key)
+
+
+def getitem_basic(size, for_gradcheck):
+    @st.composite
+    def case(draw):
+        shape = draw(shapes(min_dims=1, **size))
+        return draw(arrays(shape)), draw(_basic_key(shape))
+    return case()
+
+
+def getitem_int_array(size, for_gradcheck):
+    """x[:, idx] with one integer array (repeats and negative indices allowed)."""
+    @st.composite
+    def case(draw):
+        shape = draw(shapes(min_dims=1, **size))
+        axis = draw(st.integers(0, len(shape) - 1))
+        n = shape[axis]
+        idx_shape = draw(shapes(min_dims=1, max_dims=2, max_side=4))
+        idx = draw(hnp.arrays(np.int64, idx_shape, elements=st.integers(-n, n - 1)))
+        return draw(arrays(shape)), idx, axis
+    return case()
+
+
+def getitem_mask(size, for_gradcheck):
+    """x[mask] with a boolean mask of x's full shape or of its leading axes."""
+    @st.composite
+    def case(draw):
+        shape = draw(shapes(min_dims=1, **size))
+        lead = draw(st.integers(1, len(shape)))
+        return draw(arrays(shape)), draw(arrays(shape[:lead], dtype="bool"))
+    return case()
+
+
+def _index_fn(F, x, idx, axis):
+    return x[(slice(None),) * axis + (idx,)]
+
+
+# -- joining and splitting
+def cat_inputs(size, for_gradcheck):
+    @st.composite
+    def case(draw):
+        shape = draw(shapes(min_dims=1, **size))
+        count = draw(st.integers(1, 3))
+        axis = draw(st.integers(-len(shape), len(shape) - 1))
+        xs = []
+        for _ in range(count):
+            s = list(shape)
+            s[axis] = draw(st.integers(1, size["max_side"]))
+            xs.append(draw(arrays(tuple(s))))
+        return tuple(xs) + (axis,)
+    return case()
+
+
+def stack_inputs(size, for_gradcheck):
+    @st.composite
+    def case(draw):
+        shape = draw(shapes(min_dims=0, max_dims=size["max_dims"] - 1, max_side=size["max_side"]))
+        count = draw(st.integers(1, 3))
+        axis = draw(st.integers(-len(shape) - 1, len(shape)))
+        return tuple(draw(arrays(shape)) for _ in range(count)) + (axis,)
+    return case()
+
+
+def split_inputs(size, for_gradcheck):
+    @st.composite
+    def case(draw):
+        shape = draw(shapes(min_dims=1, **size))
+        axis = draw(st.integers(0, len(shape) - 1))
+        n = shape[axis]
+        if draw(st.booleans()):
+            spec = draw(st.integers(1, n))
+        else:
+            cuts = sorted(draw(st.lists(st.integers(0, n), max_size=3)))
+            edges = [0] + cuts + [n]
+            spec = [b - a for a, b in zip(edges, edges[1:]) if b > a]
+        return draw(arrays(shape)), spec, axis
+    return case()
+
+
+def chunk_inputs(size, for_gradcheck):
+    @st.composite
+    def case(draw):
+        shape = draw(shapes(min_dims=1, **size))
+        axis = draw(st.integers(0, len(shape) - 1))
+        chunks = draw(st.integers(1, shape[axis]))
+        return draw(arrays(shape)), chunks, axis
+    return case()
+
+
+def pad_inputs(size, for_gradcheck):
+    @st.composite
+    def case(draw):
+        shape = draw(shapes(min_dims=1, **size))
+        k = draw(st.integers(1, len(shape)))
+        widths = tuple(draw(st.integers(0, 2)) for _ in range(2 * k))
+        value = draw(st.sampled_from([0.0, 1.5]))
+        return draw(arrays(shape)), widths, value
+    return case()
+
+
+def softmax_args(shape):
+    return st.tuples(dim_of(shape, allow_none=False))
+
+
+def _split(F, x, spec, axis):
+    return tuple(x.split(spec, dim=axis))
+
+
+def _chunk(F, x, chunks, axis):
+    return tuple(x.chunk(chunks, dim=axis))
+
+
+def _max_dim(F, x, dim, keepdim):
+    values, indices = F.max(x, dim, keepdim=keepdim)
+    return values, indices
+
+
+def _min_dim(F, x, dim, keepdim):
+    values, indices = F.min(x, dim=dim, keepdim=keepdim)
+    return values, indices
+
+
+def _tied(lattice_step=0.5):
+    """Elements on a coarse lattice, so reductions see ties (PyTorch splits them evenly)."""
+    return st.integers(-4, 4).map(lambda k: k * lattice_step)
+
+
+def _dim_keepdim(shape):
+    return st.tuples(dim_of(shape, allow_none=False), st.booleans())
+
+
+def _amax_args(shape):
+    return st.tuples(dims_of(shape), st.booleans())
+
+
+POSITIVE = dict(min_value=0.5, max_value=2.5)
+NONZERO = dict(min_magnitude=0.5)
+SCALARS = st.sampled_from([2.0, -1.5, 0.5, 3, np.float64(2.5)])
+
+
+def _with_scalar(**kw):
+    return unary_with(lambda shape: st.tuples(SCALARS), **kw)
+
+
+CASES = [
+    # ---------------------------------------------------------------- arithmetic
+    OpCase("add", lambda F, a, b: a + b, binary(), gradgrad=True),
+    OpCase("add_alpha", lambda F, a, b: F.add(a, b, alpha=2.5), binary()),
+    OpCase("sub", lambda F, a, b: a - b, binary(), gradgrad=True),
+    OpCase("mul", lambda F, a, b: a * b, binary(), gradgrad=True),
+    OpCase("div", lambda F, a, b: a / b, binary(b_kw=NONZERO), gradgrad=True),
+    OpCase("neg", lambda F, x: -x, unary(), gradgrad=True),
+    OpCase("add_scalar", lambda F, x, c: x + c, _with_scalar()),
+    OpCase("radd_scalar", lambda F, x, c: c + x, _with_scalar()),
+    OpCase("sub_scalar", lambda F, x, c: x - c, _with_scalar()),
+    OpCase("rsub_scalar", lambda F, x, c: c - x, _with_scalar(), gradgrad=True),
+    OpCase("mul_scalar", lambda F, x, c: x * c, _with_scalar()),
+    OpCase("rmul_scalar", lambda F, x, c: c * x, _with_scalar()),
+    OpCase("div_scalar", lambda F, x, c: x / c, _with_scalar()),
+    OpCase("rdiv_scalar", lambda F, x, c: c / x, _with_scalar(**NONZERO), gradgrad=True),
+    OpCase("pow_scalar", lambda F, x, c: x ** c,
+           unary_with(lambda s: st.tuples(st.sampled_from([2, 3, 0.5, -1.5, 2.5, 1])), **POSITIVE),
+           gradgrad=True),
+    OpCase("pow_int_any_sign", lambda F, x, c: x ** c,
+           unary_with(lambda s: st.tuples(st.sampled_from([2, 3, 1]))), gradgrad=True),
+    OpCase("square", lambda F, x: F.square(x), unary()),
+    OpCase("pow_tensor", lambda F, a, b: a ** b, binary(a_kw=POSITIVE), gradgrad=True),
+    OpCase("rpow_scalar", lambda F, x, c: c ** x,
+           unary_with(lambda s: st.tuples(st.sampled_from([2.0, 0.5, 3, np.e])))),
+    OpCase("matmul", lambda F, a, b: a @ b, matmul_inputs, gradgrad=True),
+    OpCase("matmul_fn", lambda F, a, b: F.matmul(a, b), matmul_inputs),
+    OpCase("linear", lambda F, *xs: nnf(F).linear(*xs), linear_inputs, gradgrad=True),
+    OpCase("exp", lambda F, x: F.exp(x), unary(), gradgrad=True),
+    OpCase("log", lambda F, x: F.log(x), unary(**POSITIVE), gradgrad=True),
+    OpCase("sqrt", lambda F, x: x.sqrt(), unary(**POSITIVE), gradgrad=True),
+    OpCase("abs", lambda F, x: F.abs(x), unary(gc=dict(away_from=[0.0])), gradgrad=True),
+    OpCase("erf", lambda F, x: F.erf(x), unary(min_value=-3.5, max_value=3.5), gradgrad=True),
+    OpCase("clamp", lambda F, x, lo, hi: F.clamp(x, min=lo, max=hi), clamp_inputs, gradgrad=True),
+    OpCase("clip", lambda F, x, lo, hi: F.clip(x, lo, hi), clamp_inputs),
+    OpCase("clamp_method", lambda F, x, lo, hi: x.clamp(lo, hi), clamp_inputs),
+    OpCase("maximum", lambda F, a, b: F.maximum(a, b), tie_free_pair, gradgrad=True),
+    OpCase("minimum", lambda F, a, b: F.minimum(a, b), tie_free_pair, gradgrad=True),
+    OpCase("max_binary", lambda F, a, b: F.max(a, b), tie_free_pair),
+    OpCase("where", lambda F, c, a, b: F.where(c, a, b), where_inputs, gradgrad=True),
+    OpCase("where_scalar", lambda F, x, c: F.where(x > 0.3, x, c), _with_scalar()),
+    # ---------------------------------------------------------------- reductions
+    OpCase("sum", lambda F, x, dim, keepdim: x.sum(dim=dim, keepdim=keepdim),
+           unary_with(reduce_args), gradgrad=True),
+    OpCase("sum_all", lambda F, x: F.sum(x), unary(), gradgrad=True),
+    OpCase("mean", lambda F, x, dim, keepdim: x.mean(dim=dim, keepdim=keepdim),
+           unary_with(reduce_args), gradgrad=True),
+    OpCase("mean_all", lambda F, x: F.mean(x), unary(), gradgrad=True),
+    OpCase("var", lambda F, x, dim, keepdim, corr: x.var(dim=dim, keepdim=keepdim, correction=corr),
+           unary_with(var_args), gradgrad=True),
+    OpCase("var_unbiased", lambda F, x, dim, keepdim, corr: F.var(x, dim, unbiased=bool(corr), keepdim=keepdim),
+           unary_with(var_args)),
+    OpCase("std", lambda F, x, dim, keepdim, corr: x.std(dim=dim, keepdim=keepdim, correction=corr),
+           unary_with(var_args, distinct=True), gradgrad=True),  # std has a kink at 0
+    OpCase("max_all", lambda F, x: x.max(), unary(elements=_tied(), gc=dict(distinct=True))),
+    OpCase("min_all", lambda F, x: F.min(x), unary(elements=_tied(), gc=dict(distinct=True))),
+    OpCase("max_dim", _max_dim, unary_with(_dim_keepdim, min_dims=0, distinct=True)),
+    OpCase("min_dim", _min_dim, unary_with(_dim_keepdim, min_dims=0, distinct=True)),
+    OpCase("amax", lambda F, x, dim, keepdim: F.amax(x, dim=dim if dim is not None else tuple(range(x.ndim)), keepdim=keepdim),
+           unary_with(_amax_args, elements=_tied(), gc=dict(distinct=True)), gradgrad=True),
+    OpCase("amin", lambda F, x, dim, keepdim: x.amin(dim=dim if dim is not None else tuple(range(x.ndim)), keepdim=keepdim),
+           unary_with(_amax_args, elements=_tied(), gc=dict(distinct=True))),
+    # ---------------------------------------------------------------- shape
+    OpCase("reshape", lambda F, x, shape: x.reshape(shape), unary_with(reshape_targets), gradgrad=True),
+    OpCase("view", lambda F, x, shape: x.view(shape), unary_with(reshape_targets)),
+    OpCase("transpose", lambda F, x, d0, d1: x.transpose(d0, d1), unary_with(transpose_args, min_dims=1),
+           gradgrad=True),
+    OpCase("permute", lambda F, x, dims: x.permute(dims), unary_with(permute_args), gradgrad=True),
+    OpCase("t", lambda F, x: x.t(), unary_with(lambda s: st.just(()), min_dims=1, max_dims=2)),
+    OpCase("T", lambda F, x: x.T, unary_with(lambda s: st.just(()), min_dims=2, max_dims=2)),
+    OpCase("mT", lambda F, x: x.mT, unary_with(lambda s: st.just(()), min_dims=2)),
+    OpCase("squeeze", lambda F, x, dim: x.squeeze() if dim is None else x.squeeze(dim), squeeze_input),
+    OpCase("unsqueeze", lambda F, x, dim: x.unsqueeze(dim), unary_with(unsqueeze_args), gradgrad=True),
+    OpCase("expand", lambda F, x, target: x.expand(target), expand_input, gradgrad=True),
+    OpCase("broadcast_to", lambda F, x, target: F.broadcast_to(x, target), expand_input),
+    OpCase("expand_as", lambda F, x, y: x.expand_as(y), expand_as_inputs),
+    OpCase("sum_to", lambda F, x, shape: F.sum_to(x, shape), sum_to_inputs,
+           torch_fn=lambda F, x, shape: x.sum_to_size(shape), gradgrad=True),
+    OpCase("unflatten", lambda F, x, dim, sizes: x.unflatten(dim, sizes), unary_with(unflatten_args, min_dims=1)),
+    OpCase("view_as", lambda F, x, y: x.view_as(y), view_as_inputs),
+    OpCase("contiguous", lambda F, x: x.contiguous(), unary()),
+    OpCase("flatten", lambda F, x, s, e: x.flatten(s, e), unary_with(flatten_args)),
+    OpCase("getitem_basic", lambda F, x, key: x[key], getitem_basic, gradgrad=True),
+    OpCase("getitem_int_array", _index_fn, getitem_int_array, gradgrad=True),
+    OpCase("getitem_mask", lambda F, x, mask: x[mask], getitem_mask, gradgrad=True),
+    OpCase("cat", lambda F, *a: F.cat(list(a[:-1]), dim=a[-1]), cat_inputs, gradgrad=True),
+    OpCase("concat", lambda F, *a: F.concat(a[:-1], dim=a[-1]), cat_inputs),
+    OpCase("stack", lambda F, *a: F.stack(list(a[:-1]), dim=a[-1]), stack_inputs),
+    OpCase("split", _split, split_inputs, gradgrad=True),
+    OpCase("chunk", _chunk, chunk_inputs),
+    OpCase("pad", lambda F, x, widths, value: nnf(F).pad(x, widths, value=value), pad_inputs,
+           gradgrad=True),
+    OpCase("clone", lambda F, x: x.clone(), unary()),
+    # ---------------------------------------------------------------- activations
+    OpCase("sigmoid", lambda F, x: F.sigmoid(x), unary(min_value=-6, max_value=6), gradgrad=True),
+    OpCase("tanh", lambda F, x: x.tanh(), unary(min_value=-4, max_value=4), gradgrad=True),
+    OpCase("relu", lambda F, x: F.relu(x), unary(gc=dict(away_from=[0.0])), gradgrad=True),
+    OpCase("leaky_relu", lambda F, x, slope: nnf(F).leaky_relu(x, slope),
+           unary_with(lambda s: st.tuples(st.sampled_from([0.01, 0.02, 0.2])),
+                      gc=dict(away_from=[0.0])), gradgrad=True),
+    OpCase("gelu", lambda F, x: nnf(F).gelu(x), unary(min_value=-4, max_value=4), gradgrad=True),
+    OpCase("gelu_tanh", lambda F, x: nnf(F).gelu(x, approximate="tanh"),
+           unary(min_value=-4, max_value=4), gradgrad=True),
+    OpCase("softmax", lambda F, x, dim: F.softmax(x, dim=dim), unary_with(softmax_args, min_dims=1),
+           gradgrad=True),
+    OpCase("log_softmax", lambda F, x, dim: F.log_softmax(x, dim=dim),
+           unary_with(softmax_args, min_dims=1), gradgrad=True),
+    # ---------------------------------------------------------------- dtype
+    OpCase("to_float32", lambda F, x: x.to(F.float32), unary(), tags={"casts"}),
+    OpCase("to_float64", lambda F, x: x.double(), unary(), dtype="float32", tags={"casts"}),
+    OpCase("to_dtype_fn", lambda F, x: F.to_dtype(x, F.float32), unary(), tags={"casts"},
+           torch_fn=lambda F, x: x.to(F.float32)),
+    OpCase("to_int64", lambda F, x: x.to(F.int64), unary(), tags={"casts", "no_grad_output"}),
+]
+
+CASE_BY_NAME = {c.name: c for c in CASES}
+assert len(CASE_BY_NAME) == len(CASES), "duplicate case names"
+
+# Every differentiable op that minigan.functional exports must have a case here (a test checks).
+COVERED_FUNCTIONAL = {
+    "abs", "add", "amax", "amin", "broadcast_to", "cat", "chunk", "clamp", "clip", "clone",
+    "concat", "contiguous", "div", "erf", "exp", "expand", "expand_as", "flatten", "gelu",
+    "getitem", "leaky_relu", "linear", "log", "log_softmax", "matmul", "max", "maximum", "mean",
+    "min", "minimum", "mul", "neg", "pad", "permute", "pow", "relu", "reshape", "sigmoid",
+    "softmax", "split", "sqrt", "square", "squeeze", "stack", "std", "sub", "sum", "sum_to", "t",
+    "tanh", "to_device", "to_dtype", "transpose", "unflatten", "unsqueeze", "var", "view",
+    "view_as", "where",
+}
+NOT_DIFFERENTIABLE = {"argmax", "argmin", "eq", "ge", "gt", "le", "logical_and", "lt", "ne", "sign"}
+
+
+def to_minigan(inputs, device="cpu", dtype="float64"):
+    """Inputs of a case as minigan objects: float arrays -> tensors requiring grad."""
+    out = []
+    for a in inputs:
+        if isinstance(a, np.ndarray):
+            if a.dtype.kind == "f":
+                out.append(minigan.tensor(a.astype(dtype), device=device, requires_grad=True))
+            else:
+                out.append(minigan.tensor(a, device=device))
+        else:
+            out.append(a)
+    return tuple(out)
