@@ -20,8 +20,7 @@ from minigan.bench import machine, matmul, ops, timing
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 NO_CUDA = (False, "no GPU in this test (monkeypatched)", None)
 
-pytest.importorskip("pandas")
-pytest.importorskip("matplotlib")
+pytest.importorskip("matplotlib")  # the PNGs; the CSV falls back to the csv module without pandas
 
 
 # ----------------------------------------------------------------------------- arithmetic
@@ -194,3 +193,12 @@ def test_cli_help(argv):
 def test_cli_requires_a_command():
     proc = subprocess.run([sys.executable, "-m", "minigan"], capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0 and "usage: minigan" in proc.stderr
+
+
+def test_csv_is_written_without_pandas(tmp_path, monkeypatch):
+    from minigan.bench import output
+    monkeypatch.setitem(sys.modules, "pandas", None)  # import pandas -> ImportError
+    path = output.write_csv([{"a": 1, "b": 0.5}, {"a": 2, "c": "x"}], str(tmp_path / "t.csv"))
+    with open(path, newline="") as f:
+        table = list(csv.DictReader(f))
+    assert [r["a"] for r in table] == ["1", "2"] and table[1]["c"] == "x"

@@ -128,6 +128,22 @@ def cuda_description() -> dict:
     return d
 
 
+def git_description() -> dict | None:
+    """The commit of the minigan source that ran (and whether it had local changes), if in git."""
+    import subprocess
+    root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    try:
+        head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True,
+                              text=True, timeout=5)
+        if head.returncode != 0:
+            return None
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "minigan"], cwd=root,
+                               capture_output=True, text=True, timeout=5)
+        return {"commit": head.stdout.strip(), "minigan_modified": bool(dirty.stdout.strip())}
+    except Exception:
+        return None
+
+
 def describe(include_torch: bool = True) -> dict:
     """The machine and software as a JSON-ready dict."""
     from .. import __version__
@@ -135,6 +151,7 @@ def describe(include_torch: bool = True) -> dict:
         "cpu": cpu_description(),
         "python": sys.version.split()[0],
         "minigan": __version__,
+        "git": git_description(),
         "numpy": numpy_description(),
         "cuda": cuda_description(),
         "thread_env": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
@@ -151,7 +168,8 @@ def summary_line(m: dict) -> str:
     cpu = m["cpu"]
     cuda = m["cuda"]
     gpu = cuda.get("device") if cuda.get("available") else "no GPU"
-    parts = [f"{cpu['model']} ({cpu['usable_cpus']} CPUs, {'/'.join(cpu['simd'][-3:])})",
+    fam = f" family {cpu['family']} model {cpu['model_number']}" if cpu.get("family") else ""
+    parts = [f"{cpu['model']}{fam} ({cpu['usable_cpus']} CPUs, {'/'.join(cpu['simd'][-3:])})",
              f"NumPy {m['numpy']['version']} on {m['numpy'].get('blas')}"]
     t = m.get("torch")
     if t and t.get("available"):

@@ -32,7 +32,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import subprocess
 import sys
@@ -40,6 +39,7 @@ import tempfile
 import time
 
 from . import machine as machine_mod
+from .output import out_paths, pyplot, write_csv, write_json
 from .timing import Case, buffer_count, format_time, gflops, matmul_flops, measure_interleaved
 
 DEFAULT_SIZES = (64, 128, 256, 512, 1024, 2048, 4096)
@@ -566,32 +566,36 @@ def _print_book(b, file) -> None:
 
 def write_outputs(result, out_dir, plot=True) -> dict:
     """matmul.json (everything), matmul.csv (one line per measurement), matmul.png."""
-    os.makedirs(out_dir, exist_ok=True)
-    paths = {"json": os.path.join(out_dir, "matmul.json"), "csv": os.path.join(out_dir, "matmul.csv")}
-    with open(paths["json"], "w") as f:
-        json.dump(result, f, indent=1, default=float)
-        f.write("\n")
-    import pandas as pd  # the dev extra; imported lazily, the core package needs numpy only
-    rows = list(result["rows"]) + ([result["python_row"]] if result.get("python_row") else [])
-    pd.DataFrame(rows).to_csv(paths["csv"], index=False, float_format="%.6g")
-    if plot:
-        paths["png"] = os.path.join(out_dir, "matmul.png")
-        plot_gflops(result, paths["png"])
+    paths = out_paths(out_dir, "matmul")
+    write_json(result, paths["json"])
+    write_csv(list(result["rows"]) + ([result["python_row"]] if result.get("python_row") else []),
+              paths["csv"])
+    if not plot or not plot_gflops(result, paths["png"]):
+        del paths["png"]
     return paths
 
 
-def plot_gflops(result, path) -> None:
+def matplotlib_ticker():
+    import matplotlib.ticker
+    return matplotlib.ticker
+
+
+def plot_gflops(result, path) -> bool:
     """Log-log GFLOP/s vs n (square products), one panel per dtype, one line per library/device."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    plt = pyplot()
+    if plt is None:
+        print("matplotlib is not installed (pip install minigan[dev]): no PNG written")
+        return False
 
     dtypes = result["settings"]["dtypes"]
     fig, axes = plt.subplots(1, len(dtypes), figsize=(6.5 * len(dtypes), 5), squeeze=False)
     styles = {"numpy cpu": ("C0", "o", "-"), "minigan cpu": ("C1", "s", "--"), "torch cpu": ("C2", "^", ":"),
               "cupy cuda": ("C3", "o", "-"), "minigan cuda": ("C4", "s", "--"), "torch cuda": ("C5", "^", ":")}
     th = machine_mod.THEORETICAL_PEAK_GFLOPS
+    sizes = sorted({r["n"] for r in result["rows"] if r["kind"] == "square"})
     for ax, dtype in zip(axes[0], dtypes):
+        ax.set_xscale("log", base=2)
+        ax.set_yscale("log")
         for label, (color, marker, ls) in styles.items():
             pts = sorted((r["n"], r["gflops_median"], r["gflops_best"], r["gflops_worst"]) for r in result["rows"]
                          if r["label"] == label and r["dtype"] == dtype and r["kind"] == "square")
@@ -600,19 +604,23 @@ def plot_gflops(result, path) -> None:
             n, med, best, worst = zip(*pts)
             ax.plot(n, med, color=color, marker=marker, linestyle=ls, label=label)
             ax.fill_between(n, worst, best, color=color, alpha=0.15, linewidth=0)
+        # y in data units, x in axes fractions: the labels sit at the left edge whatever the sizes
+        at_left = ax.get_yaxis_transform()
         for dev, color in (("cpu", "k"), ("cuda", "C3")):
             p = result["peaks"].get(dev, {}).get(dtype)
             if p:
                 ax.axhline(p["gflops"], color=color, linestyle="--", linewidth=0.8, alpha=0.6)
-                ax.annotate(f"measured {dev} peak {p['gflops']:.0f}", (ax.get_xlim()[0], p["gflops"]),
-                            xytext=(4, 3), textcoords="offset points", fontsize=8, color=color)
+                ax.text(0.01, p["gflops"] * 1.04, f"measured {dev} peak {p['gflops']:.0f}", transform=at_left,
+                        fontsize=8, color=color, va="bottom")
         ax.axhline(th[dtype], color="0.5", linestyle=":", linewidth=0.8)
-        ax.annotate(f"theoretical CPU {th[dtype]:.0f} (BASELINES, context)", (ax.get_xlim()[0], th[dtype]),
-                    xytext=(4, -10), textcoords="offset points", fontsize=8, color="0.4")
-        ax.set_xscale("log", base=2)
-        ax.set_yscale("log")
+        ax.text(0.01, th[dtype] * 1.04, f"theoretical CPU {th[dtype]:.0f} (BASELINES, context only)",
+                transform=at_left, fontsize=8, color="0.4", va="bottom")
+        if sizes:
+            ax.set_xticks(sizes)
+            ax.set_xticklabels([str(n) for n in sizes])
+            ax.xaxis.set_minor_locator(matplotlib_ticker().NullLocator())
         ax.set_xlabel("n (n x n @ n x n)")
-        ax.set_ylabel("GFLOP/s = 2 n^3 / t")
+        ax.set_ylabel("GFLOP/s = 2 n^3 / t (median; band: min..max sample)")
         ax.set_title(f"matmul {dtype}")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend(fontsize=8, loc="lower right")
@@ -620,6 +628,7 @@ def plot_gflops(result, path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+    return True
 
 
 # ============================================================================== the command

@@ -30,14 +30,14 @@ OpenBLAS threads while the implementations' samples interleave in this one proce
 from __future__ import annotations
 
 import argparse
-import json
 import operator
 import os
 import sys
 import time
 
 from . import machine as machine_mod
-from .timing import Case, format_time, measure_interleaved
+from .output import out_paths, pyplot, write_csv, write_json
+from .timing import Case, measure_interleaved
 
 TARGET_RATIO = 0.25  # issue #2: minigan's fwd+bwd <= 0.25 x PyTorch's time
 FWD_BWD = "fwd+bwd sigmoid(x@W+b).sum()"
@@ -248,7 +248,6 @@ def profile_minigan(n=2000, dtype="float32", top=20):
 
 # ============================================================================== run
 def run(args) -> int:
-    import numpy as np
     t0 = time.time()
     quick = args.quick
     repeats = args.repeats or (3 if quick else 9)
@@ -395,69 +394,61 @@ def print_profile(p, file=None) -> None:
 
 
 def write_outputs(result, out_dir, plot=True) -> dict:
-    os.makedirs(out_dir, exist_ok=True)
-    paths = {"json": os.path.join(out_dir, "ops.json"), "csv": os.path.join(out_dir, "ops.csv")}
-    with open(paths["json"], "w") as f:
-        json.dump(result, f, indent=1, default=float)
-        f.write("\n")
-    import pandas as pd
-    pd.DataFrame(result["rows"]).to_csv(paths["csv"], index=False, float_format="%.6g")
-    if plot:
-        paths["png"] = os.path.join(out_dir, "ops.png")
-        plot_ops(result, paths["png"])
+    """ops.json (everything), ops.csv (one line per measurement), ops.png."""
+    paths = out_paths(out_dir, "ops")
+    write_json(result, paths["json"])
+    write_csv(result["rows"], paths["csv"])
+    if not plot or not plot_ops(result, paths["png"]):
+        del paths["png"]
     return paths
 
 
-def plot_ops(result, path) -> None:
+def plot_ops(result, path) -> bool:
     """Grouped horizontal bars: us per call (log scale) per op and implementation."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    rows = [r for r in result["rows"] if r["impl"] != "python"]
-    ops = []
-    for r in rows:
-        if r["op"] not in ops:
-            ops.append(r["op"])
-    impls = []
-    for r in rows:
-        if r["impl"] not in impls:
-            impls.append(r["impl"])
+    plt = pyplot()
+    if plt is None:
+        print("matplotlib is not installed (pip install minigan[dev]): no PNG written")
+        return False
+    order = ["numpy", "numpy (by hand)", "minigan", "minigan (grad)", "torch", "torch (grad)"]
     colors = {"numpy": "C0", "numpy (by hand)": "C0", "minigan": "C1", "minigan (grad)": "C3",
               "torch": "C2", "torch (grad)": "C4"}
+    rows = [r for r in result["rows"] if r["impl"] != "python"]
+    ops = list(dict.fromkeys(r["op"] for r in rows))
     by = {(r["op"], r["impl"]): r for r in rows}
-    fig, ax = plt.subplots(figsize=(9, 0.9 + 0.75 * len(ops)))
-    h = 0.8 / max(len(impls), 1)
-    for j, impl in enumerate(impls):
-        ys, xs, lo, hi = [], [], [], []
-        for i, op in enumerate(ops):
-            r = by.get((op, impl))
-            if r:
-                ys.append(i + (j - (len(impls) - 1) / 2) * h)
-                xs.append(r["median_us"])
-                lo.append(r["median_us"] - r["min_us"])
-                hi.append(r["max_us"] - r["median_us"])
-        ax.barh(ys, xs, height=h, color=colors.get(impl, "0.5"), xerr=[lo, hi], label=impl,
-                error_kw={"elinewidth": 0.6, "capsize": 1.5},
-                hatch="//" if "(grad)" in impl or "hand" in impl else None, alpha=0.9)
-        for y, x in zip(ys, xs):
-            ax.annotate(f"{x:.1f}", (x, y), xytext=(3, -3), textcoords="offset points", fontsize=6)
+    width = max(sum((op, i) in by for i in order) for op in ops)
+    h = 0.8 / width
+    fig, ax = plt.subplots(figsize=(10, 1.0 + 0.8 * len(ops)))
+    labelled = set()
+    for i, op in enumerate(ops):
+        present = [impl for impl in order if (op, impl) in by]
+        for j, impl in enumerate(present):
+            r = by[(op, impl)]
+            y = i + (j - (len(present) - 1) / 2) * h
+            ax.barh(y, r["median_us"], height=h * 0.95, color=colors[impl],
+                    xerr=[[r["median_us"] - r["min_us"]], [r["max_us"] - r["median_us"]]],
+                    error_kw={"elinewidth": 0.6, "capsize": 1.5, "ecolor": "0.3"},
+                    hatch="//" if "(grad)" in impl or "hand" in impl else None,
+                    label=None if impl in labelled else impl)
+            labelled.add(impl)
+            ax.annotate(f"{r['median_us']:.1f}", (r["max_us"], y), xytext=(3, 0), textcoords="offset points",
+                        fontsize=6, va="center")
     ax.set_yticks(range(len(ops)))
     ax.set_yticklabels(ops, fontsize=8)
     ax.invert_yaxis()
     ax.set_xscale("log")
-    ax.set_xlabel("microseconds per call (median; bars: min..max)")
+    ax.set_xlabel("microseconds per call (median; whiskers: min..max of the samples)")
     t = result["target"]
-    title = "per-op overhead at batch 1"
+    title = "per-op overhead at batch 1, " + result["settings"]["dtype"]
     if t["ratio"] is not None:
-        title += f" - minigan fwd+bwd / torch = {t['ratio']:.2f} (target <= {t['target']})"
+        title += f": minigan fwd+bwd / torch = {t['ratio']:.2f} (issue #2 target <= {t['target']})"
     ax.set_title(title, fontsize=10)
     ax.grid(True, axis="x", which="both", alpha=0.3)
-    ax.legend(fontsize=7, loc="lower right")
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0))
     fig.suptitle(machine_mod.summary_line(result["machine"]), fontsize=7)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+    return True
 
 
 def main(argv=None, default_out=None) -> int:
