@@ -44,6 +44,9 @@ def th(a, dtype=None, requires_grad=False):
 def assert_close(actual, expected, dtype, what="value", scale=1.0):
     """Compare at the tolerance of ``dtype``; ``scale`` loosens it for long reductions."""
     tol = TOLERANCES[dtype]
+    if isinstance(actual, minigan.Tensor) and isinstance(expected, torch.Tensor):
+        assert "torch." + actual.dtype.name == str(expected.dtype), \
+            f"{what}: dtype {actual.dtype.name} vs PyTorch's {expected.dtype}"
     a, e = host(actual), host(expected)
     assert a.shape == e.shape, f"{what}: shape {a.shape} vs PyTorch's {e.shape}"
     np.testing.assert_allclose(a, e, rtol=tol["rtol"] * scale, atol=tol["atol"] * scale,
@@ -133,6 +136,11 @@ def test_compare_function_catches_a_wrong_output():
     x = np.linspace(-1, 1, 6)
     with pytest.raises(AssertionError, match="output"):
         compare_function(lambda t: t * 2.0, lambda t: t * 2.0001, [x], "float32")
+
+
+def test_assert_close_checks_the_dtype():
+    with pytest.raises(AssertionError, match="dtype float64"):
+        assert_close(mg(np.ones(2)), torch.ones(2, dtype=torch.float32), "float32")
 
 
 def test_copy_parameters_checks_names():

@@ -79,6 +79,21 @@ def test_kaiming_uniform_sqrt5_bound_formula_for_every_fan():
         assert np.abs(host(w)).max() <= limit * (1 + 1e-6)
 
 
+@pytest.mark.parametrize("shape", [(10, 1, 5, 5), (256, 3, 8, 8), (3, 256, 8, 8)])
+def test_conv_shaped_weights_get_torchs_default_bound(shape):
+    """What Conv2d / ConvTranspose2d do with their (out|in, in|out, k, k) weights: the bound is
+    1/sqrt(dim 1 * k * k), e.g. 1/sqrt(256 * 64) for ConvTranspose2d(3, 256, 8)'s (3, 256, 8, 8)."""
+    minigan.manual_seed(1)
+    w = nn.Parameter(minigan.zeros(*shape))
+    init.kaiming_uniform_(w, a=math.sqrt(5))
+    bound = 1 / math.sqrt(shape[1] * shape[2] * shape[3])
+    assert init.default_bound(w) == pytest.approx(bound, rel=1e-15)
+    _empirical_bound_check(w, bound)
+    t_w = torch.empty(shape)
+    torch.nn.init.kaiming_uniform_(t_w, a=math.sqrt(5))
+    assert np.abs(t_w.numpy()).max() <= bound * (1 + 1e-6)
+
+
 @pytest.mark.parametrize("layer", ["LayerNorm", "BatchNorm1d", "BatchNorm2d"])
 def test_norm_layers_start_at_one_and_zero(layer):
     m, t = getattr(nn, layer)(7), getattr(torch.nn, layer)(7)

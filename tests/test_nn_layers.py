@@ -159,6 +159,21 @@ def test_sequential_matches_torch(device):
     assert repr(m_seq) == repr(t_seq)
 
 
+def test_book_discriminator_gradcheck():
+    """A shrunken notebook-08 D (Linear, LeakyReLU, LayerNorm, Linear, Sigmoid, BCELoss):
+    finite differences through every parameter of the whole stack."""
+    minigan.manual_seed(0)
+    D = nn.Sequential(nn.Linear(5, 4), nn.LeakyReLU(0.02), nn.LayerNorm(4), nn.Linear(4, 1),
+                      nn.Sigmoid()).double()
+    x, = float64_inputs(np.random.default_rng(0).uniform(0, 1, 5))
+    target = mg(np.array([1.0]))
+    params = list(D.parameters())
+
+    def loss(x, *ps):
+        return nn.BCELoss()(D(x), target)
+    assert minigan.gradcheck(loss, (x, *params))
+
+
 def test_sequential_indexing_slicing_and_naming():
     a, b, c = nn.Linear(2, 3), nn.Sigmoid(), nn.Linear(3, 1)
     seq = nn.Sequential(a, b, c)
