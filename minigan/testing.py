@@ -110,7 +110,8 @@ def _differences(a: np.ndarray, b: np.ndarray, rtol, atol):
         a64, b64 = a.astype(np.float64), b.astype(np.float64)
         same_nan = np.isnan(a64) & np.isnan(b64)
         same_inf = np.isinf(a64) & (a64 == b64)
-        diff = np.where(same_nan | same_inf, 0.0, np.abs(a64 - b64))
+        with np.errstate(invalid="ignore"):  # inf - inf: handled by same_inf
+            diff = np.where(same_nan | same_inf, 0.0, np.abs(a64 - b64))
         diff = np.where(np.isnan(diff), np.inf, diff)
         bad = diff > atol + rtol * np.abs(np.where(np.isfinite(b64), b64, 0.0))
     else:

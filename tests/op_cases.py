@@ -278,13 +278,18 @@ def flatten_args(shape):
 @st.composite
 def _basic_key(draw, shape):
     """A tuple index of ints, slices (positive steps), None and at most one Ellipsis."""
-    key, axis, used_ellipsis = [], 0, False
+    key, axis, used_ellipsis, nones = [], 0, False, 0
     while axis < len(shape):
-        kind = draw(st.sampled_from(["int", "slice", "slice", "none", "ellipsis", "stop"]))
+        # after an ellipsis the key must reach the last axis: the entries after it index
+        # the trailing axes, so stopping early would shift them
+        kinds = ["int", "slice", "slice"] + (["none"] if nones < 2 else []) + (
+            [] if used_ellipsis else ["ellipsis", "stop"])
+        kind = draw(st.sampled_from(kinds))
         if kind == "stop":
             break
         if kind == "none":
             key.append(None)
+            nones += 1
             continue
         if kind == "ellipsis":
             if used_ellipsis:

@@ -159,3 +159,91 @@ def test_checks_a_custom_function_with_two_outputs():
 
     x = leaf(X)
     assert minigan.gradcheck(lambda t: SplitHalves()(t), (x,))
+
+
+# ============================================================================== minigan.testing
+from minigan import testing  # noqa: E402
+
+
+def test_assert_matches_torch_passes_and_returns_minigan_outputs():
+    pytest.importorskip("torch")
+    rng = np.random.default_rng(0)
+    x, w = rng.standard_normal((4, 3)), rng.standard_normal((3, 2))
+    outs = testing.assert_matches_torch(lambda F, x, w: (F.sigmoid(x @ w).sum(dim=1), x.mean()), x, w)
+    assert len(outs) == 2 and isinstance(outs[0], minigan.Tensor) and outs[0].shape == (4,)
+    outs = testing.assert_matches_torch(lambda F, x, w: F.tanh(x @ w), x, w, dtype="float32")
+    assert outs[0].dtype == minigan.float32
+    # integer inputs become constant tensors, other arguments pass through
+    testing.assert_matches_torch(lambda F, x, i, k: x[i] * k, x, np.array([0, 2, 2]), 3.0)
+
+
+def test_assert_matches_torch_catches_a_wrong_forward():
+    pytest.importorskip("torch")
+    x = np.array([[1.0, 2.0], [3.0, 4.0]])
+    with pytest.raises(AssertionError) as info:
+        testing.assert_matches_torch(lambda F, x: x * 2, x, torch_fn=lambda F, x: x * 2 + (x > 3.5) * 1e-6)
+    message = str(info.value)
+    assert "output 0" in message and "(2, 2)" in message and "[1, 1]" in message
+    assert "max abs diff 1e-06" in message
+
+
+def test_assert_matches_torch_catches_a_wrong_gradient():
+    pytest.importorskip("torch")
+    x = np.array([0.5, 1.5, -2.0])
+    with pytest.raises(AssertionError, match="gradient of input 0 .*shape \\(3,\\)"):
+        testing.assert_matches_torch(lambda F, x: WrongScale()(x) if F is minigan else x * 3.0, x)
+    with pytest.raises(AssertionError, match="gradient of input 1"):
+        testing.assert_matches_torch(lambda F, a, b: a * (WrongScale()(b) if F is minigan else b * 3.0),
+                                     x, x + 1)
+
+
+def test_assert_matches_torch_catches_shape_dtype_and_count_differences():
+    pytest.importorskip("torch")
+    x = np.ones((2, 3))
+    with pytest.raises(AssertionError, match="shape differs.*\\(3, 2\\).*\\(2, 3\\)"):
+        testing.assert_matches_torch(lambda F, x: x.T if F is minigan else x, x)
+    with pytest.raises(AssertionError, match="dtype differs: minigan float32, torch float64"):
+        testing.assert_matches_torch(lambda F, x: x.float() if F is minigan else x, x)
+    with pytest.raises(AssertionError, match="number of outputs"):
+        testing.assert_matches_torch(lambda F, x: (x, x) if F is minigan else x, x)
+    with pytest.raises(AssertionError, match="requires_grad differs"):
+        testing.assert_matches_torch(lambda F, x: x.detach() if F is minigan else x * 1, x)
+
+
+def test_assert_matches_torch_tolerances():
+    pytest.importorskip("torch")
+    x = np.array([1.0, 2.0])
+    bump = lambda rel: (lambda F, x: x * (1 + rel))  # noqa: E731
+    testing.assert_matches_torch(lambda F, x: x * 1.0, x, torch_fn=bump(5e-8))  # within rtol 1e-7
+    with pytest.raises(AssertionError):
+        testing.assert_matches_torch(lambda F, x: x * 1.0, x, torch_fn=bump(5e-7))
+    testing.assert_matches_torch(lambda F, x: x * 1.0, x, torch_fn=bump(5e-7), rtol=1e-6)
+    testing.assert_matches_torch(lambda F, x: x * 1.0, x, torch_fn=bump(5e-5), dtype="float32")
+    with pytest.raises(AssertionError):
+        testing.assert_matches_torch(lambda F, x: x * 1.0, x, torch_fn=bump(5e-4), dtype="float32")
+    assert testing.default_tolerances("float64") == (1e-7, 1e-10)
+    assert testing.default_tolerances(minigan.float32) == (1e-4, 1e-5)
+
+
+def test_compare_and_convert():
+    torch = pytest.importorskip("torch")
+    m = minigan.tensor([[1.0, 2.0]], dtype=minigan.float64, device="strict", requires_grad=True)
+    t = testing.to_torch(m)
+    assert isinstance(t, torch.Tensor) and t.dtype == torch.float64 and t.requires_grad
+    testing.compare_tensors(m, t)
+    back = testing.from_torch(t * 2, device="strict")
+    assert back.device == "strict" and back.tolist() == [[2.0, 4.0]] and back.requires_grad
+    with pytest.raises(AssertionError, match="values differ"):
+        testing.compare_tensors(back, t)
+    testing.compare_tensors(minigan.tensor([1, 2]), torch.tensor([1, 2]))
+    with pytest.raises(AssertionError, match="values differ"):
+        testing.compare_tensors(minigan.tensor([1, 2]), torch.tensor([1, 3]))
+    testing.compare_tensors(minigan.tensor([np.inf, np.nan]), torch.tensor([np.inf, np.nan]))
+
+
+def test_missing_torch_is_a_clear_import_error(monkeypatch):
+    import sys
+    monkeypatch.setitem(sys.modules, "torch", None)  # `import torch` now raises ImportError
+    with pytest.raises(testing.TorchUnavailableError, match="pip install torch"):
+        testing.assert_matches_torch(lambda F, x: x, np.ones(2))
+    assert issubclass(testing.TorchUnavailableError, ImportError)
