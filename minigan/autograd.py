@@ -39,15 +39,26 @@ def is_grad_enabled() -> bool:
 
 
 class set_grad_enabled:
-    """Context manager / decorator that switches graph recording on or off."""
+    """Switches graph recording on or off: as a plain call (``set_grad_enabled(False)``
+    takes effect at once, as in PyTorch), a context manager or a decorator."""
+
+    def __new__(cls, *args):
+        if cls is not set_grad_enabled and len(args) == 1 and callable(args[0]):
+            return cls()(args[0])  # @minigan.no_grad without parentheses, as PyTorch allows
+        return super().__new__(cls)
 
     def __init__(self, mode: bool):
+        global _grad_enabled
         self.mode = bool(mode)
-        self.prev = None
+        self.prev = _grad_enabled
+        if type(self) is set_grad_enabled:
+            _grad_enabled = self.mode
 
     def __enter__(self):
         global _grad_enabled
-        self.prev, _grad_enabled = _grad_enabled, self.mode
+        if type(self) is not set_grad_enabled:  # set_grad_enabled saved it in __init__
+            self.prev = _grad_enabled
+        _grad_enabled = self.mode
         return self
 
     def __exit__(self, *exc):
@@ -57,6 +68,9 @@ class set_grad_enabled:
 
     def __call__(self, fn):
         import functools
+        global _grad_enabled
+        if type(self) is set_grad_enabled:  # a decorator: undo the switch __init__ made
+            _grad_enabled = self.prev
 
         @functools.wraps(fn)
         def wrapper(*args, **kwargs):
@@ -68,14 +82,14 @@ class set_grad_enabled:
 class no_grad(set_grad_enabled):
     """``with minigan.no_grad():`` or ``@minigan.no_grad()``: record no graph (inference)."""
 
-    def __init__(self):
+    def __init__(self, fn=None):
         super().__init__(False)
 
 
 class enable_grad(set_grad_enabled):
     """Re-enable recording inside a ``no_grad`` block."""
 
-    def __init__(self):
+    def __init__(self, fn=None):
         super().__init__(True)
 
 

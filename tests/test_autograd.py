@@ -154,6 +154,43 @@ def test_set_grad_enabled():
     assert minigan.is_grad_enabled()
 
 
+def test_decorators_without_parentheses():
+    """``@torch.no_grad`` and ``@torch.enable_grad`` also work uncalled (PyTorch 2)."""
+    x = leaf(1.0)
+
+    @minigan.no_grad
+    def inference(t):
+        return t * 2
+
+    @minigan.enable_grad
+    def training(t):
+        return t * 2
+
+    assert not inference(x).requires_grad and minigan.is_grad_enabled()
+    with minigan.no_grad():
+        assert training(x).requires_grad
+        assert not minigan.is_grad_enabled()
+
+
+def test_set_grad_enabled_as_a_plain_call():
+    """As in PyTorch, ``set_grad_enabled(False)`` on its own switches recording off at once."""
+    x = leaf(1.0)
+    minigan.set_grad_enabled(False)
+    try:
+        assert not minigan.is_grad_enabled() and not (x * 2).requires_grad
+    finally:
+        minigan.set_grad_enabled(True)
+    assert minigan.is_grad_enabled() and (x * 2).requires_grad
+    with minigan.no_grad():
+        with minigan.set_grad_enabled(True):
+            assert (x * 2).requires_grad
+        assert not minigan.is_grad_enabled()
+    context = minigan.no_grad()  # made early, entered later: takes the mode at entry
+    with context:
+        assert not minigan.is_grad_enabled()
+    assert minigan.is_grad_enabled()
+
+
 def test_no_grad_restores_mode_after_exception():
     with pytest.raises(ValueError):
         with minigan.no_grad():
