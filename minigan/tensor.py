@@ -231,8 +231,9 @@ class Tensor:
             value = value.data
         elif isinstance(value, np.ndarray) and self.backend.xp.name != "numpy":
             value = self.backend.xp.from_numpy(value)
-        if isinstance(key, Tensor):
-            key = key.data
+        if isinstance(key, Tensor):  # a 0-d integer label becomes an int: the array API
+            key = int(key) if key.ndim == 0 and key.dtype in (B.int32, B.int64, B.uint8) \
+                else key.data  # takes no array as a whole setitem key
         self.data[key] = value
 
     def zero_(self):

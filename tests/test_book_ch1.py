@@ -85,7 +85,11 @@ def test_item_assignment_one_hot_target():
 def test_item_assignment_on_strict_device(device):
     t = torch.zeros(4, device=device)
     t[2] = 1.0
-    assert t.tolist() == [0.0, 0.0, 1.0, 0.0]
+    t[torch.tensor(3, device=device)] = 2.0  # a label that is itself a tensor
+    t[0:2] = torch.tensor([4.0, 5.0], device=device)
+    assert t.tolist() == [4.0, 5.0, 1.0, 2.0]
+    t[torch.tensor([True, False, False, True], device=device)] = 0.0
+    assert t.tolist() == [0.0, 5.0, 1.0, 0.0]
 
 
 def test_item_assignment_refused_on_leaf_requiring_grad():
