@@ -104,6 +104,13 @@ def test_integer_promotion_as_torch(expr, device):
     assert outs[0].device == device
 
 
+@pytest.mark.parametrize("dtypes", [("int32", "int64"), ("bool", "int64"), ("uint8", "int32"),
+                                    ("int64", "float32"), ("float32", "float64"), ("bool", "float32")])
+def test_cat_promotes_as_torch(dtypes):
+    arrays = [np.ones(2, dtype=d) for d in dtypes]
+    assert_matches_torch(lambda F, *xs: F.cat(xs), *arrays, dtype=None, grad=False)
+
+
 def test_integer_and_bool_promotion():
     i = minigan.tensor([1, 2, 3])
     assert i.dtype == minigan.int64

@@ -291,6 +291,9 @@ def cat(tensors, dim=0):
     if len(dtypes) > 1:
         from .arithmetic import to_dtype
         wide = B.float64 if B.float64 in dtypes else B.float32
+        if not dtypes & set(B.FLOAT_DTYPES):  # integers and bools only: they stay integers
+            import numpy as np
+            wide = B.as_dtype(np.result_type(*dtypes))
         tensors = [to_dtype(t, wide) for t in tensors]
     return Cat(axis)(*tensors)
 
