@@ -20,6 +20,8 @@ from .tensor import (DoubleTensor, FloatTensor, LongTensor, Tensor, arange, as_t
                      randn, randn_like, randperm, tensor, zeros, zeros_like)
 from . import autograd, cuda, nn  # noqa: E402
 # --- optim, utils.data, save/load (optimiser work) ---
+from . import optim, utils  # noqa: E402
+from .serialization import load, save  # noqa: E402
 # --- viz (engine work) ---
 from . import viz  # noqa: E402
 from .gradcheck import gradcheck, gradgradcheck  # noqa: E402
@@ -70,5 +72,6 @@ __all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empt
            "float32", "float64", "int32", "int64", "uint8", "bool", "device", "manual_seed",
            "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "gradcheck",
            "gradgradcheck", "set_default_dtype", "get_default_dtype", "set_default_tensor_type",
-           "set_default_device", "get_default_device", "is_tensor", "numel", "autograd", "cuda", "nn", "viz",
+           "set_default_device", "get_default_device", "is_tensor", "numel", "autograd", "cuda", "nn",
+           "optim", "utils", "save", "load", "viz",
            *_functional_names]

@@ -1,0 +1,14 @@
+"""``minigan.optim``: the optimisers of the book, in PyTorch's names and with its maths.
+
+Book section 1.2 trains with ``torch.optim.SGD(self.parameters(), lr=0.01)``; section 1.3
+switches to ``torch.optim.Adam(self.parameters())`` (and ``lr=0.0001`` for the GANs). Each
+network holds its own optimiser and calls ``zero_grad()``, ``backward()``, ``step()`` once per
+sample (BOOK_SPEC section 1.4), so at batch 1 the optimiser step is the largest single cost of
+training (BASELINES.md section 4). Reading order: optimizer.py (groups, state dicts), sgd.py,
+adam.py (the in-place update that makes batch-1 training fast).
+"""
+from .adam import Adam, AdamW
+from .optimizer import Optimizer, required
+from .sgd import SGD
+
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "required"]
