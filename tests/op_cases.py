@@ -494,7 +494,7 @@ CASES = [
     OpCase("minimum", lambda F, a, b: F.minimum(a, b), tie_free_pair, gradgrad=True),
     OpCase("max_binary", lambda F, a, b: F.max(a, b), tie_free_pair),
     OpCase("where", lambda F, c, a, b: F.where(c, a, b), where_inputs, gradgrad=True),
-    OpCase("where_scalar", lambda F, x, c: F.where(x > 0.3, x, c), _with_scalar()),
+    OpCase("where_scalar", lambda F, x, c: F.where(x > 0.3, x, c), _with_scalar(gc=dict(away_from=[0.3]))),
     # ---------------------------------------------------------------- reductions
     OpCase("sum", lambda F, x, dim, keepdim: x.sum(dim=dim, keepdim=keepdim),
            unary_with(reduce_args), gradgrad=True),
