@@ -10,5 +10,6 @@ from .linear import Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 # --- convolutions (conv work) ---
+from .conv import Conv2d, ConvTranspose2d  # noqa: E402
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -6,3 +6,4 @@ from ..functional.loss import (binary_cross_entropy, binary_cross_entropy_with_l
                               cross_entropy, l1_loss, mse_loss, nll_loss)
 from ..functional.norm import batch_norm, dropout, layer_norm  # noqa: F401
 # --- conv2d, conv_transpose2d (conv work) ---
+from ..functional.conv import conv2d, conv_transpose2d  # noqa: E402,F401

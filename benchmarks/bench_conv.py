@@ -1,0 +1,378 @@
+"""Convolution speed: minigan vs PyTorch (CPU) at the book's conv-GAN shapes, in one process.
+
+The six layers of BOOK_SPEC section 4.14 (batch 1, 3x128x128 images, 256 channels, 8x8
+kernels, stride 2): D's three ``Conv2d`` and G's three ``ConvTranspose2d``. For each layer
+both libraries run the same weights on the same input; we time the forward alone (no
+graph) and forward + backward (gradients of input, weight and bias), interleaving minigan
+and torch sample by sample (alternating which goes first) so that drift and neighbours on
+a shared machine hit both alike. Each number is the median of the samples, with min and
+max; a sample is a block of calls lasting >= 50 ms. The ratio is minigan / torch (the
+issue's target: <= 1.5). GFLOP/s counts 2 FLOP per multiply-add of the convolution (3 such
+products for forward + backward).
+
+``--profile`` also times minigan's pieces (im2col, the GEMMs, col2im) per layer, to show
+where the time goes.
+
+    python benchmarks/bench_conv.py                  # all six layers -> results/conv.{json,png}
+    python benchmarks/bench_conv.py --quick          # fewer samples
+    python benchmarks/bench_conv.py --layers D2 G2 --profile
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import time
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+
+import minigan  # noqa: E402
+from minigan.backend import get_backend  # noqa: E402
+from minigan.functional import conv as C  # noqa: E402
+
+# name, kind, in_channels, out_channels, input shape, padding  (BOOK_SPEC section 4.14)
+LAYERS = [
+    ("D1", "Conv2d", 3, 256, (1, 3, 128, 128), 0),
+    ("D2", "Conv2d", 256, 256, (1, 256, 61, 61), 0),
+    ("D3", "Conv2d", 256, 3, (1, 256, 27, 27), 0),
+    ("G1", "ConvTranspose2d", 3, 256, (1, 3, 11, 11), 0),
+    ("G2", "ConvTranspose2d", 256, 256, (1, 256, 28, 28), 0),
+    ("G3", "ConvTranspose2d", 256, 3, (1, 256, 62, 62), 1),
+]
+KERNEL, STRIDE = 8, 2
+
+
+# ----------------------------------------------------------------------------- machine
+def cpu_model():
+    info = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                key = key.strip()
+                if key in ("model name", "cpu family", "model", "flags") and key not in info:
+                    info[key] = value.strip()
+    except OSError:
+        pass
+    flags = info.pop("flags", "").split()
+    info["simd"] = [f for f in ("avx2", "fma", "avx512f") if f in flags]
+    return info
+
+
+def blas_info():
+    try:
+        cfg = np.show_config(mode="dicts")
+        blas = cfg["Build Dependencies"]["blas"]
+        return {"name": blas.get("name"), "version": blas.get("version"),
+                "openblas configuration": blas.get("openblas configuration")}
+    except Exception as e:  # older NumPy
+        return {"error": str(e)}
+
+
+def machine_info(torch):
+    return {
+        "cpu": cpu_model(), "logical_cpus": os.cpu_count(), "platform": platform.platform(),
+        "python": platform.python_version(), "numpy": np.__version__, "numpy_blas": blas_info(),
+        "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+        "torch_mkldnn": bool(torch.backends.mkldnn.is_available()),
+        "minigan": minigan.__version__,
+        "env_threads": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
+                                                       "MKL_NUM_THREADS") if os.environ.get(k)},
+    }
+
+
+# ----------------------------------------------------------------------------- CPU share of others
+def _cpu_jiffies():
+    """(busy jiffies of the whole machine, stolen jiffies, jiffies of this process)."""
+    with open("/proc/stat") as f:
+        user, nice, system, idle, iowait, irq, softirq, steal = [int(v) for v in f.readline().split()[1:9]]
+    with open("/proc/self/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    own = int(fields[11]) + int(fields[12])  # utime + stime (all threads)
+    return user + nice + system + irq + softirq, steal, own
+
+
+class ForeignLoad:
+    """How busy *other* processes kept the CPUs during a block (0 = alone, 1 = all cores),
+    and the share the hypervisor stole for other virtual machines (``steal``)."""
+
+    def __enter__(self):
+        self.share = self.steal = None
+        try:
+            self.start, self.t0 = _cpu_jiffies(), time.perf_counter()
+        except OSError:
+            self.start = None
+        return self
+
+    def __exit__(self, *exc):
+        if self.start is None:
+            return False
+        busy, steal, own = _cpu_jiffies()
+        ticks = os.sysconf("SC_CLK_TCK") * (time.perf_counter() - self.t0) * (os.cpu_count() or 1)
+        if ticks:
+            self.share = max(0.0, ((busy - self.start[0]) - (own - self.start[2])) / ticks)
+            self.steal = max(0.0, (steal - self.start[1]) / ticks)
+        return False
+
+
+def wait_until_quiet(limit=0.15, timeout=20.0):
+    """Wait (at most ``timeout`` s) until other processes use less than ``limit`` of the CPUs."""
+    t_end = time.perf_counter() + timeout
+    share = None
+    while time.perf_counter() < t_end:
+        with ForeignLoad() as load:
+            time.sleep(0.5)
+        share = load.share
+        if share is None or share < limit:
+            break
+    return share
+
+
+# ----------------------------------------------------------------------------- the layers
+def build(spec, torch):
+    """The same layer in both libraries (minigan's default init, copied into torch)."""
+    name, kind, cin, cout, shape, pad = spec
+    minigan.manual_seed(0)
+    m = getattr(minigan.nn, kind)(cin, cout, KERNEL, stride=STRIDE, padding=pad)
+    t = getattr(torch.nn, kind)(cin, cout, KERNEL, stride=STRIDE, padding=pad)
+    with torch.no_grad():
+        t.weight.copy_(torch.from_numpy(m.weight.detach().numpy()))
+        t.bias.copy_(torch.from_numpy(m.bias.detach().numpy()))
+    rng = np.random.default_rng(1)
+    x = rng.standard_normal(shape).astype(np.float32)
+    mx = minigan.tensor(x, requires_grad=True)
+    tx = torch.tensor(x, requires_grad=True)
+    with minigan.no_grad():
+        out_shape = m(mx).shape
+    gy = rng.standard_normal(out_shape).astype(np.float32)
+    return m, t, mx, tx, minigan.tensor(gy), torch.tensor(gy)
+
+
+def flops(spec, out_shape):
+    """2 x multiply-adds of one forward (conv2d view: small side x C_small x C_big x K*K)."""
+    name, kind, cin, cout, shape, pad = spec
+    small = out_shape[2] * out_shape[3] if kind == "Conv2d" else shape[2] * shape[3]
+    return 2.0 * cin * cout * KERNEL * KERNEL * small
+
+
+def check_same(m, t, mx, tx, mgy, tgy, torch):
+    """Max relative difference of output and every gradient (a sanity check, not a test)."""
+    for p in (mx, m.weight, m.bias):
+        p.grad = None
+    tx.grad = None
+    t.zero_grad(set_to_none=True)
+    my, ty = m(mx), t(tx)
+    my.backward(mgy)
+    ty.backward(tgy)
+    pairs = [(my.detach().numpy(), ty.detach().numpy()), (mx.grad.numpy(), tx.grad.numpy()),
+             (m.weight.grad.numpy(), t.weight.grad.numpy()), (m.bias.grad.numpy(), t.bias.grad.numpy())]
+    return max(float(np.abs(a - b).max() / (np.abs(b).max() + 1e-30)) for a, b in pairs)
+
+
+def timed_block(fn, calls):
+    t0 = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - t0) / calls
+
+
+def compare(fns, samples, min_block=0.05, settle=0.1):
+    """Interleave the functions sample by sample; returns per-function lists of seconds/call.
+
+    Before each block we sleep ``settle`` seconds: after a call, OpenBLAS's and OpenMP's
+    worker threads spin for a while, and if the other library started at once the two
+    thread pools would fight over the cores (BASELINES.md, "Method and noise")."""
+    for fn in fns:  # warm up, and size the blocks so that each lasts >= min_block
+        fn()
+    per_call = [timed_block(fn, 1) for fn in fns]
+    calls = [max(1, int(min_block / max(t, 1e-6))) for t in per_call]
+    times = [[] for _ in fns]
+    loads = []
+    for s in range(samples):
+        order = range(len(fns)) if s % 2 == 0 else reversed(range(len(fns)))
+        with ForeignLoad() as load:  # (the sleeps count as idle time, not as others' load)
+            for k in order:
+                time.sleep(settle)
+                times[k].append(timed_block(fns[k], calls[k]))
+        loads.append(load)
+    return times, loads
+
+
+def stats(ts):
+    ms = [1e3 * t for t in ts]
+    return {"median_ms": statistics.median(ms), "min_ms": min(ms), "max_ms": max(ms), "samples": len(ms)}
+
+
+def bench_layer(spec, torch, samples):
+    m, t, mx, tx, mgy, tgy = build(spec, torch)
+    err = check_same(m, t, mx, tx, mgy, tgy, torch)
+
+    def m_fwd():
+        with minigan.no_grad():
+            m(mx)
+
+    def t_fwd():
+        with torch.no_grad():
+            t(tx)
+
+    def m_step():
+        mx.grad = m.weight.grad = m.bias.grad = None
+        m(mx).backward(mgy)
+
+    def t_step():
+        tx.grad = t.weight.grad = t.bias.grad = None
+        t(tx).backward(tgy)
+
+    with minigan.no_grad():
+        out_shape = m(mx).shape
+    fl = flops(spec, out_shape)
+    row = {"layer": spec[0], "module": f"{spec[1]}({spec[2]}, {spec[3]}, kernel_size={KERNEL}, "
+                                       f"stride={STRIDE}" + (f", padding={spec[5]}" if spec[5] else "") + ")",
+           "input": list(spec[4]), "output": list(out_shape), "gflop_forward": fl / 1e9,
+           "max_rel_diff_vs_torch": err}
+    row["quiet_before"] = wait_until_quiet()
+    for label, (fm, ft), n_products in (("forward", (m_fwd, t_fwd), 1),
+                                        ("forward_backward", (m_step, t_step), 3)):
+        (tm, tt), loads = compare([fm, ft], samples)
+        sm, st = stats(tm), stats(tt)
+        sm["gflops"] = n_products * fl / (sm["median_ms"] * 1e6)
+        st["gflops"] = n_products * fl / (st["median_ms"] * 1e6)
+        row[label] = {"minigan": sm, "torch": st, "ratio": sm["median_ms"] / st["median_ms"],
+                      "ratio_of_minima": sm["min_ms"] / st["min_ms"],
+                      "foreign_busy_median": _median([l.share for l in loads]),
+                      "steal_median": _median([l.steal for l in loads])}
+    return row
+
+
+def _median(values):
+    values = [v for v in values if v is not None]
+    return statistics.median(values) if values else None
+
+
+# ----------------------------------------------------------------------------- where the time goes
+def profile_layer(spec, samples):
+    """Time minigan's pieces for one layer: im2col, col2im and the three GEMMs."""
+    name, kind, cin, cout, shape, pad = spec
+    xp = get_backend("cpu").xp
+    rng = np.random.default_rng(2)
+    x = rng.standard_normal(shape).astype(np.float32)
+    k = (KERNEL, KERNEL)
+    if kind == "Conv2d":
+        g = C.conv2d_geometry(shape[2], shape[3], k, (STRIDE,) * 2, (1, 1), (pad,) * 4)
+        W = rng.standard_normal((cout, cin * KERNEL * KERNEL)).astype(np.float32)
+        big, n_big, n_small = x, cin, cout
+    else:
+        g = C.conv_transpose2d_geometry(shape[2], shape[3], k, (STRIDE,) * 2, (1, 1), (pad,) * 2, (0, 0))
+        W = rng.standard_normal((cin, cout * KERNEL * KERNEL)).astype(np.float32)
+        big = rng.standard_normal((1, cout, g.H, g.W)).astype(np.float32)
+        n_big, n_small = cout, cin
+    small_rows = rng.standard_normal((n_small, g.OH * g.OW)).astype(np.float32)
+    col = C.im2col(xp, big, g)
+    parts = {
+        "im2col": lambda: C.im2col(xp, big, g),
+        "gemm W@col": lambda: xp.matmul2d(W, col),
+        "gemm W^T@rows": lambda: xp.matmul2d(xp.permute_dims(W, (1, 0)), small_rows),
+        "gemm rows@col^T (weight grad)": lambda: C.weight_grad(xp, small_rows, col),
+        "col2im": lambda: C.col2im(xp, col, g, 1, n_big),
+    }
+    out = {}
+    for label, fn in parts.items():
+        fn()
+        ts = [timed_block(fn, 1) for _ in range(samples)]
+        out[label] = 1e3 * min(ts)
+    return out
+
+
+# ----------------------------------------------------------------------------- output
+def plot(rows, path):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = [r["layer"] for r in rows]
+    fig, axes = plt.subplots(1, 2, figsize=(12, 4.5))
+    for ax, key, title in ((axes[0], "forward_backward", "forward + backward"),
+                           (axes[1], "forward", "forward only")):
+        m = [r[key]["minigan"]["median_ms"] for r in rows]
+        t = [r[key]["torch"]["median_ms"] for r in rows]
+        xs = np.arange(len(rows))
+        ax.bar(xs - 0.2, m, 0.4, label="minigan (NumPy im2col + BLAS)")
+        ax.bar(xs + 0.2, t, 0.4, label="PyTorch CPU (oneDNN)")
+        for i, r in enumerate(rows):
+            ax.text(xs[i], max(m[i], t[i]) * 1.15, f"{r[key]['ratio']:.2f}x", ha="center", fontsize=9)
+        ax.set_yscale("log")
+        ax.set_xticks(xs, [f"{r['layer']}\n{r['output'][1]}x{r['output'][2]}x{r['output'][3]}" for r in rows])
+        ax.set_ylabel("ms (median, log scale)")
+        ax.set_title(f"Book conv-GAN layers, batch 1: {title}\n(label: minigan / torch time)")
+        ax.legend(fontsize=8, loc="upper left")
+        ax.set_ylim(top=max(max(m), max(t)) * 3)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--layers", nargs="*", default=[s[0] for s in LAYERS])
+    ap.add_argument("--samples", type=int, default=9, help="timed samples per measurement")
+    ap.add_argument("--quick", action="store_true", help="3 samples, for a smoke run")
+    ap.add_argument("--profile", action="store_true", help="also time im2col / GEMM / col2im")
+    ap.add_argument("--out", default=os.path.join(HERE, "results"), help="folder for conv.json/png")
+    ap.add_argument("--no-save", action="store_true")
+    args = ap.parse_args(argv)
+    samples = 3 if args.quick else args.samples
+
+    import torch
+    info = machine_info(torch)
+    print(f"CPU {info['cpu'].get('model name')} ({info['logical_cpus']} logical), NumPy "
+          f"{info['numpy']} on {info['numpy_blas'].get('name')} {info['numpy_blas'].get('version')}, "
+          f"torch {info['torch']} ({info['torch_threads']} threads)")
+    rows = []
+    header = f"{'layer':5} {'output':>16} {'what':>9} {'minigan ms':>22} {'torch ms':>22} {'ratio':>6} {'GFLOP/s m/t':>12} {'busy':>5}"
+    print(header)
+    for spec in LAYERS:
+        if spec[0] not in args.layers:
+            continue
+        row = bench_layer(spec, torch, samples)
+        if args.profile:
+            row["minigan_parts_ms_min"] = profile_layer(spec, samples)
+        rows.append(row)
+        for key, label in (("forward", "fwd"), ("forward_backward", "fwd+bwd")):
+            r = row[key]
+            m, t = r["minigan"], r["torch"]
+            busy = r["foreign_busy_median"]
+            print(f"{row['layer']:5} {str(tuple(row['output'])):>16} {label:>9} "
+                  f"{m['median_ms']:8.2f} [{m['min_ms']:.1f}..{m['max_ms']:.1f}] "
+                  f"{t['median_ms']:8.2f} [{t['min_ms']:.1f}..{t['max_ms']:.1f}] {r['ratio']:6.2f} "
+                  f"{m['gflops']:5.0f}/{t['gflops']:<5.0f} {'' if busy is None else f'{busy:.0%}':>5}")
+        if args.profile:
+            print("      minigan pieces (min ms): " + ", ".join(
+                f"{k} {v:.2f}" for k, v in row["minigan_parts_ms_min"].items()))
+    totals = {}
+    for key in ("forward", "forward_backward"):
+        m = sum(r[key]["minigan"]["median_ms"] for r in rows)
+        t = sum(r[key]["torch"]["median_ms"] for r in rows)
+        totals[key] = {"minigan_ms": m, "torch_ms": t, "ratio": m / t if t else None}
+        print(f"total {key}: minigan {m:.1f} ms, torch {t:.1f} ms, ratio {m / t:.2f}")
+    result = {"benchmark": "conv layers of the book's CelebA conv GAN (BOOK_SPEC 4.14), batch 1",
+              "method": "interleaved samples in one process; median [min..max] of blocks >= 50 ms; "
+                        "ratio = minigan median / torch median; float32",
+              "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": info, "samples": samples,
+              "layers": rows, "totals_of_listed_layers": totals, "target_ratio": 1.5}
+    if not args.no_save:
+        os.makedirs(args.out, exist_ok=True)
+        with open(os.path.join(args.out, "conv.json"), "w") as f:
+            json.dump(result, f, indent=1)
+        plot(rows, os.path.join(args.out, "conv.png"))
+        print(f"wrote {os.path.join(args.out, 'conv.json')} and conv.png")
+    return result
+
+
+if __name__ == "__main__":
+    main()
