@@ -41,12 +41,25 @@ def build_parser() -> argparse.ArgumentParser:
         sub = gp.add_subparsers(dest="command", metavar=group.upper())
         sub.required = True
         for name, (module_name, help_text) in commands.items():
-            module = importlib.import_module(module_name)
+            try:
+                module = importlib.import_module(module_name)
+            except Exception as e:  # one broken command must not take the others down
+                cp = sub.add_parser(name, help=f"{help_text} [unavailable: {type(e).__name__}]")
+                cp.set_defaults(_run=_unavailable(f"{group} {name}", module_name, e))
+                continue
             cp = sub.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip(),
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
             module.add_arguments(cp)
             cp.set_defaults(_run=module.run)
     return parser
+
+
+def _unavailable(command, module_name, error):
+    def run(args):
+        print(f"minigan {command}: {module_name} could not be imported "
+              f"({type(error).__name__}: {error})", file=sys.stderr)
+        return 2
+    return run
 
 
 def main(argv=None) -> int:

@@ -110,8 +110,17 @@ def test_peak_fraction_and_minigan_ratio_from_rows():
     mvn = matmul.minigan_vs_numpy(rows)
     assert mvn["float32"]["min_ratio"] == pytest.approx(175 / 180)
     assert mvn["float32"]["meets_target"] is True  # 0.972 >= 0.97
-    rows[1]["time_median_s"] *= 1.1
+    rows[1]["samples_s"] = [t * 1.1 for t in rows[1]["samples_s"]]
     assert matmul.minigan_vs_numpy(rows)["float32"]["meets_target"] is False
+
+
+def test_paired_ratio_ignores_drift_common_to_both():
+    # the host slows down mid-run (samples 3-5 twice as slow for both): the pair ratios stay 1.0
+    ref = {"samples_s": [1.0, 1.0, 2.0, 2.0, 2.0]}
+    row = {"samples_s": [1.0, 1.0, 2.0, 2.0, 2.0]}
+    assert matmul.paired_ratio(ref, row) == pytest.approx(1.0)
+    assert matmul.paired_ratio(ref, {"samples_s": [1.0, 2.0]}) is None  # unequal counts: no pairs
+    assert matmul.paired_ratio({"samples_s": [1.0, 1.0]}, {"samples_s": [2.0, 2.0]}) == pytest.approx(0.5)
 
 
 # ----------------------------------------------------------------------------- a missing GPU
@@ -202,3 +211,15 @@ def test_csv_is_written_without_pandas(tmp_path, monkeypatch):
     with open(path, newline="") as f:
         table = list(csv.DictReader(f))
     assert [r["a"] for r in table] == ["1", "2"] and table[1]["c"] == "x"
+
+
+def test_cli_survives_a_command_that_fails_to_import(monkeypatch, capsys):
+    from minigan import cli
+    commands = {"bench": ("benchmarks", {**cli.COMMANDS["bench"][1],
+                                         "broken": ("minigan.bench.does_not_exist", "a broken command")})}
+    monkeypatch.setattr(cli, "COMMANDS", commands)
+    assert cli.main(["bench", "broken"]) == 2
+    assert "could not be imported" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as e:
+        cli.main(["bench", "--help"])
+    assert e.value.code == 0 and "matmul" in capsys.readouterr().out

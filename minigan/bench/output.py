@@ -20,7 +20,11 @@ def write_json(result: dict, path: str) -> str:
 
 
 def write_csv(rows: list[dict], path: str) -> str:
-    """One line per row, columns in first-seen order; numbers to 6 significant digits."""
+    """One line per row, columns in first-seen order; numbers to 6 significant digits.
+
+    Lists and dicts (the raw samples) stay in the JSON only.
+    """
+    rows = [{k: v for k, v in r.items() if not isinstance(v, (list, dict, tuple))} for r in rows]
     try:
         import pandas as pd
     except ImportError:
