@@ -4,6 +4,7 @@
 
     minigan bench matmul [--sizes ...] [--dtypes ...] [--quick]   matrix products, CPU vs GPU
     minigan bench ops [--quick]                                   per-op overhead at batch 1
+    minigan bench train [--workloads ...] [--quick] [--profile W]  the book's training loops vs PyTorch
 
 Commands come in groups (``bench`` now; ``train`` for the book's GANs later). A command is a
 module with ``add_arguments(parser)`` and ``run(args) -> exit status`` and a line in
@@ -24,6 +25,9 @@ COMMANDS = {
                    "matrix-product GFLOP/s: minigan vs NumPy/torch/CuPy, CPU vs GPU, the book's 600x600"),
         "ops": ("minigan.bench.ops",
                 "per-op overhead at the book's batch-1 scale: minigan vs NumPy vs PyTorch (us per call)"),
+        "train": ("minigan.bench.training",
+                  "the book's training loops (1010 GAN, MNIST classifier and GAN, CNN, conv GAN): "
+                  "minigan vs PyTorch, ms per iteration"),
     }),
 }
 
