@@ -237,10 +237,21 @@ def _numpy_namespace():
         from scipy.special import erf as scipy_erf
         from scipy.special import expit
         xp.erf = scipy_erf
-        xp.sigmoid = expit
+        small_sigmoid = expit
     except Exception:
         xp.erf = lambda x: _erf_series(np, x)
-        xp.sigmoid = lambda x: _sigmoid_tanh(np, x)
+        small_sigmoid = lambda x: _sigmoid_tanh(np, x)  # noqa: E731
+
+    def sigmoid(x):
+        # expit is one call (best at batch 1) but ~2.6x slower per element than
+        # 1 / (1 + e^-x) done in place; e^-x overflowing to inf gives the right 0.
+        if x.size <= 4096:
+            return small_sigmoid(x)
+        with np.errstate(over="ignore"):
+            y = np.exp(-x)
+            y += 1.0
+            return np.reciprocal(y, out=y)
+    xp.sigmoid = sigmoid
     xp.to_numpy = np.asarray
     xp.from_numpy = np.asarray
     xp.array_type = np.ndarray
