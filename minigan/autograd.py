@@ -254,8 +254,9 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
                     if gx.shape != x_shape:
                         raise RuntimeError(f"{type(fn).__name__}.backward: gradient of shape "
                                            f"{tuple(gx.shape)} for an input of shape {tuple(x_shape)}")
-                if (gx.data.dtype if create_graph else gx.dtype) != x.data.dtype:
-                    gx = (F if create_graph else x.backend.ops).to_dtype(gx, x.data.dtype)
+                gx_dtype, x_dtype = (gx.data.dtype if create_graph else gx.dtype), x.data.dtype
+                if gx_dtype is not x_dtype and gx_dtype != x_dtype:  # identity: the cheap common case
+                    gx = (F if create_graph else x.backend.ops).to_dtype(gx, x_dtype)
                 key = id(x)
                 old = grads.get(key)
                 if old is None:

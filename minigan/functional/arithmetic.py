@@ -388,7 +388,7 @@ def matmul(input, other):
     if not isinstance(input, Tensor) or not isinstance(other, Tensor):
         ref = input if isinstance(input, Tensor) else other
         input, other = as_tensor_operand(input, ref, "matmul"), as_tensor_operand(other, ref, "matmul")
-    sa, sb = input.shape, other.shape
+    sa, sb = input.data.shape, other.data.shape
     if not sa or not sb:
         raise RuntimeError(f"matmul: both arguments need at least 1 dimension, got shapes {sa} and {sb}")
     k_a = sa[-1]
