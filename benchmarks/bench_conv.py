@@ -10,8 +10,9 @@ max; a sample is a block of calls lasting >= 50 ms. The ratio is minigan / torch
 issue's target: <= 1.5). GFLOP/s counts 2 FLOP per multiply-add of the convolution (3 such
 products for forward + backward).
 
-``--profile`` also times minigan's pieces (im2col, the GEMMs, col2im) per layer, to show
-where the time goes.
+``--profile`` also times minigan's pieces per layer, for the plan it picks (im2col, the
+three GEMMs and col2im for the "columns" plan; the GEMMs and the tap gather/spread for
+the "taps" plan of the 256 -> 3 and 3 -> 256 layers), to show where the time goes.
 
     python benchmarks/bench_conv.py                  # all six layers -> results/conv.{json,png}
     python benchmarks/bench_conv.py --quick          # fewer samples
@@ -21,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import platform
 import statistics
@@ -188,10 +190,12 @@ def compare(fns, samples, min_block=0.05, settle=0.1):
     Before each block we sleep ``settle`` seconds: after a call, OpenBLAS's and OpenMP's
     worker threads spin for a while, and if the other library started at once the two
     thread pools would fight over the cores (BASELINES.md, "Method and noise")."""
-    for fn in fns:  # warm up, and size the blocks so that each lasts >= min_block
-        fn()
-    per_call = [timed_block(fn, 1) for fn in fns]
-    calls = [max(1, int(min_block / max(t, 1e-6))) for t in per_call]
+    calls = []
+    for fn in fns:  # warm up, then size the blocks so that each lasts >= min_block
+        for _ in range(3):
+            fn()
+        per_call = min(timed_block(fn, 1) for _ in range(3))
+        calls.append(max(1, math.ceil(min_block / max(per_call, 1e-6))))
     times = [[] for _ in fns]
     loads = []
     for s in range(samples):
@@ -257,31 +261,51 @@ def _median(values):
 
 # ----------------------------------------------------------------------------- where the time goes
 def profile_layer(spec, samples):
-    """Time minigan's pieces for one layer: im2col, col2im and the three GEMMs."""
+    """Time minigan's pieces for one layer, for the plan it picks (see functional/conv.py):
+    the offset loops (im2col / col2im, or gather / spread of tap planes) and the products."""
     name, kind, cin, cout, shape, pad = spec
     xp = get_backend("cpu").xp
     rng = np.random.default_rng(2)
-    x = rng.standard_normal(shape).astype(np.float32)
     k = (KERNEL, KERNEL)
     if kind == "Conv2d":
         g = C.conv2d_geometry(shape[2], shape[3], k, (STRIDE,) * 2, (1, 1), (pad,) * 4)
-        W = rng.standard_normal((cout, cin * KERNEL * KERNEL)).astype(np.float32)
-        big, n_big, n_small = x, cin, cout
-    else:
+        W = rng.standard_normal((cout, cin, KERNEL, KERNEL)).astype(np.float32)
+    else:  # in conv2d terms: weight (small-side channels, big-side channels, KH, KW)
         g = C.conv_transpose2d_geometry(shape[2], shape[3], k, (STRIDE,) * 2, (1, 1), (pad,) * 2, (0, 0))
-        W = rng.standard_normal((cin, cout * KERNEL * KERNEL)).astype(np.float32)
-        big = rng.standard_normal((1, cout, g.H, g.W)).astype(np.float32)
-        n_big, n_small = cout, cin
-    small_rows = rng.standard_normal((n_small, g.OH * g.OW)).astype(np.float32)
-    col = C.im2col(xp, big, g)
-    parts = {
-        "im2col": lambda: C.im2col(xp, big, g),
-        "gemm W@col": lambda: xp.matmul2d(W, col),
-        "gemm W^T@rows": lambda: xp.matmul2d(xp.permute_dims(W, (1, 0)), small_rows),
-        "gemm rows@col^T (weight grad)": lambda: C.weight_grad(xp, small_rows, col),
-        "col2im": lambda: C.col2im(xp, col, g, 1, n_big),
-    }
-    out = {}
+        W = rng.standard_normal((cin, cout, KERNEL, KERNEL)).astype(np.float32)
+    n_small, n_big = W.shape[0], W.shape[1]
+    big = rng.standard_normal((1, n_big, g.H, g.W)).astype(np.float32)
+    small = rng.standard_normal((1, n_small, g.OH, g.OW)).astype(np.float32)
+    plan = C.make_plan(xp, g, W)
+    rows = C.to_rows(xp, small)
+    if plan.name == "columns":
+        col = C.im2col(xp, big, g)
+        WkT = xp.permute_dims(plan.Wk, (1, 0))
+        cols = xp.matmul2d(WkT, rows)
+        lent = np.empty_like(cols)  # as the plan does: into a lent work array
+
+        def im2col_lent():
+            C.work_arrays.give_back(xp, C.im2col(xp, big, g))
+
+        parts = {
+            "im2col": im2col_lent,
+            "gemm W@col": lambda: xp.matmul2d(plan.Wk, col),
+            "gemm W^T@rows": lambda: xp.dot(WkT, rows, out=lent),
+            "col2im": lambda: C.col2im(xp, cols, g, 1, n_big),
+            "gemm rows@col^T (weight grad)": lambda: plan.weight_grad(rows, col),
+        }
+    else:
+        big_rows = plan.prepare_big(big)
+        T = xp.matmul2d(plan.Wt, big_rows)
+        spread = C.spread_taps(xp, rows, g, 1)
+        parts = {
+            "gemm Wt@big": lambda: xp.matmul2d(plan.Wt, big_rows),
+            "gather taps": lambda: C.gather_taps(xp, T, g, 1),
+            "spread taps": lambda: C.spread_taps(xp, rows, g, 1),
+            "gemm Wt^T@taps": lambda: xp.matmul2d(xp.permute_dims(plan.Wt, (1, 0)), spread),
+            "gemm taps@big^T (weight grad)": lambda: plan.weight_grad(spread, big_rows),
+        }
+    out = {"plan": plan.name}
     for label, fn in parts.items():
         fn()
         ts = [timed_block(fn, 1) for _ in range(samples)]
@@ -307,7 +331,8 @@ def plot(rows, path):
         for i, r in enumerate(rows):
             ax.text(xs[i], max(m[i], t[i]) * 1.15, f"{r[key]['ratio']:.2f}x", ha="center", fontsize=9)
         ax.set_yscale("log")
-        ax.set_xticks(xs, [f"{r['layer']}\n{r['output'][1]}x{r['output'][2]}x{r['output'][3]}" for r in rows])
+        ax.set_xticks(xs, [f"{r['layer']}\n{r['output'][1]}x{r['output'][2]}\nx{r['output'][3]}" for r in rows],
+                      fontsize=8)
         ax.set_ylabel("ms (median, log scale)")
         ax.set_title(f"Book conv-GAN layers, batch 1: {title}\n(label: minigan / torch time)")
         ax.legend(fontsize=8, loc="upper left")
@@ -352,8 +377,9 @@ def main(argv=None):
                   f"{t['median_ms']:8.2f} [{t['min_ms']:.1f}..{t['max_ms']:.1f}] {r['ratio']:6.2f} "
                   f"{m['gflops']:5.0f}/{t['gflops']:<5.0f} {'' if busy is None else f'{busy:.0%}':>5}")
         if args.profile:
-            print("      minigan pieces (min ms): " + ", ".join(
-                f"{k} {v:.2f}" for k, v in row["minigan_parts_ms_min"].items()))
+            parts = dict(row["minigan_parts_ms_min"])
+            print(f"      minigan, plan '{parts.pop('plan')}', pieces (min ms): " + ", ".join(
+                f"{k} {v:.2f}" for k, v in parts.items()))
     totals = {}
     for key in ("forward", "forward_backward"):
         m = sum(r[key]["minigan"]["median_ms"] for r in rows)

@@ -23,9 +23,10 @@ from minigan import nn
 from minigan.functional import conv as conv_module
 
 torch = pytest.importorskip("torch")
+pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")  # torch's, not ours
 
-# (the ``layout`` fixture is function-scoped on purpose: the layout stays the same for
-# every example of one test)
+# (the ``plan`` fixture is function-scoped on purpose: the plan stays the same for every
+# example of one test)
 HEALTH = [HealthCheck.too_slow, HealthCheck.filter_too_much, HealthCheck.function_scoped_fixture]
 SETTINGS = settings(max_examples=25, deadline=None, suppress_health_check=HEALTH)
 STRICT_SETTINGS = settings(max_examples=10, deadline=None, suppress_health_check=HEALTH)
@@ -33,10 +34,10 @@ TOL = {"float64": dict(rtol=1e-7, atol=1e-10), "float32": dict(rtol=1e-4, atol=1
 
 
 # ----------------------------------------------------------------------------- helpers
-@pytest.fixture(params=[False, True], ids=["channels_first", "channels_last"])
-def layout(request, monkeypatch):
-    """Run a test with each column layout forced (the automatic choice picks per shape)."""
-    monkeypatch.setattr(conv_module, "CHANNELS_LAST", request.param)
+@pytest.fixture(params=["columns", "taps"])
+def plan(request, monkeypatch):
+    """Run a test with each plan forced (the automatic choice picks one per layer)."""
+    monkeypatch.setattr(conv_module, "PLAN", request.param)
     return request.param
 
 
@@ -135,7 +136,7 @@ def conv_transpose2d_cases(draw):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @SETTINGS
 @given(case=conv2d_cases())
-def test_conv2d_matches_torch(case, dtype, layout):
+def test_conv2d_matches_torch(case, dtype, plan):
     x, w, b, kwargs = case
     assert_close(run_both("conv2d", x, w, b, kwargs, dtype), **TOL[dtype], what=f"conv2d {kwargs}")
 
@@ -143,7 +144,7 @@ def test_conv2d_matches_torch(case, dtype, layout):
 @pytest.mark.parametrize("dtype", ["float64", "float32"])
 @SETTINGS
 @given(case=conv_transpose2d_cases())
-def test_conv_transpose2d_matches_torch(case, dtype, layout):
+def test_conv_transpose2d_matches_torch(case, dtype, plan):
     x, w, b, kwargs = case
     assert_close(run_both("conv_transpose2d", x, w, b, kwargs, dtype), **TOL[dtype],
                  what=f"conv_transpose2d {kwargs}")
@@ -151,7 +152,7 @@ def test_conv_transpose2d_matches_torch(case, dtype, layout):
 
 @STRICT_SETTINGS
 @given(case=conv2d_cases())
-def test_conv2d_on_strict_device_matches_torch(case, layout):
+def test_conv2d_on_strict_device_matches_torch(case, plan):
     """array-api-strict rejects NumPy-only idioms: the same code then runs on CuPy."""
     x, w, b, kwargs = case
     assert_close(run_both("conv2d", x, w, b, kwargs, "float64", device="strict"), **TOL["float64"])
@@ -159,13 +160,13 @@ def test_conv2d_on_strict_device_matches_torch(case, layout):
 
 @STRICT_SETTINGS
 @given(case=conv_transpose2d_cases())
-def test_conv_transpose2d_on_strict_device_matches_torch(case, layout):
+def test_conv_transpose2d_on_strict_device_matches_torch(case, plan):
     x, w, b, kwargs = case
     assert_close(run_both("conv_transpose2d", x, w, b, kwargs, "float64", device="strict"),
                  **TOL["float64"])
 
 
-def test_only_the_wanted_gradients_are_computed(layout):
+def test_only_the_wanted_gradients_are_computed(plan):
     """An input that does not require grad gets none; the others are still right."""
     rng = np.random.default_rng(3)
     x = minigan.tensor(rng.standard_normal((1, 2, 6, 6)))
@@ -180,11 +181,42 @@ def test_only_the_wanted_gradients_are_computed(layout):
     x.requires_grad_(True)
     w2 = minigan.tensor(w.detach().numpy())  # frozen weight: no columns are kept
     y = F.conv2d(x, w2)
-    assert y.creator.col is None
+    assert y.creator.big is None
     y.sum().backward()
     assert x.grad is not None and w2.grad is None
     with minigan.no_grad():
         assert F.conv2d(x, w).creator is None
+
+
+@pytest.mark.parametrize("kind", ["conv2d", "conv_transpose2d"])
+def test_work_arrays_are_never_shared_while_in_use(kind, monkeypatch):
+    """Columns lent by the pool of work arrays: two graphs alive at once each keep their
+    own, and given-back arrays are reused once their graph is gone."""
+    pool = conv_module.work_arrays
+    monkeypatch.setattr(pool, "min_size", 1)  # lend even small arrays
+    monkeypatch.setattr(conv_module, "PLAN", "columns")
+    pool.clear()
+    rng = np.random.default_rng(6)
+    w = rng.standard_normal((3, 2, 3, 3))  # conv2d: 2 -> 3 channels; conv_transpose2d: 3 -> 2
+    x_shape = (2, 2, 7, 6) if kind == "conv2d" else (2, 3, 4, 3)
+    fn_m, fn_t = getattr(F, kind), getattr(torch.nn.functional, kind)
+    wm = minigan.tensor(w, requires_grad=True)
+    ms = [minigan.tensor(rng.standard_normal(x_shape), requires_grad=True) for _ in range(2)]
+    ys = [fn_m(x, wm, stride=2) for x in ms]  # both graphs alive
+    for x, y in zip(ms, ys):
+        wm.grad = None
+        (y * y).sum().backward()
+        tx, tw = torch.tensor(x.detach().numpy(), requires_grad=True), torch.tensor(w, requires_grad=True)
+        ty = fn_t(tx, tw, stride=2)
+        (ty * ty).sum().backward()
+        np.testing.assert_allclose(y.detach().numpy(), ty.detach().numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(wm.grad.numpy(), tw.grad.numpy(), rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-10, atol=1e-12)
+    del ys, y
+    import gc
+    gc.collect()
+    assert pool.count > 0  # the columns came back
+    pool.clear()
 
 
 # ----------------------------------------------------------------------------- finite differences
@@ -194,7 +226,7 @@ def _t(rng, *shape, device="cpu"):
 
 
 @pytest.mark.parametrize("device", ["cpu", "strict"])
-def test_gradcheck_small(device, layout):
+def test_gradcheck_small(device, plan):
     rng = np.random.default_rng(0)
     x, w, b = _t(rng, 2, 2, 5, 6, device=device), _t(rng, 3, 2, 3, 2, device=device), _t(rng, 3, device=device)
     assert minigan.gradcheck(lambda x, w, b: F.conv2d(x, w, b, (2, 1), (1, 0), (1, 2)), (x, w, b))
@@ -203,7 +235,7 @@ def test_gradcheck_small(device, layout):
         lambda x, w, b: F.conv_transpose2d(x, w, b, (2, 3), (1, 0), (1, 2), 1, (1, 2)), (x, w, b))
 
 
-def test_gradcheck_fast_mode_bigger(layout):
+def test_gradcheck_fast_mode_bigger(plan):
     rng = np.random.default_rng(1)
     x, w, b = _t(rng, 2, 4, 17, 15), _t(rng, 5, 4, 4, 3), _t(rng, 5)
     assert minigan.gradcheck(lambda x, w, b: F.conv2d(x, w, b, 2, 1), (x, w, b), fast_mode=True)
@@ -222,7 +254,7 @@ def test_gradgradcheck_small():
 
 
 @pytest.mark.parametrize("kind", ["conv2d", "conv_transpose2d"])
-def test_double_backward_matches_torch(kind, layout):
+def test_double_backward_matches_torch(kind, plan):
     """A gradient penalty, ||d sum(conv(x)^2) / dx||^2, differentiated again (create_graph)."""
     rng = np.random.default_rng(4)
     x = rng.standard_normal((2, 3, 6, 5))

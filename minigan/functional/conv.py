@@ -22,21 +22,16 @@ A convolution is a matrix product once every receptive field is laid out as a co
   slice copies (64 for the book's 8x8 kernels), never a loop over pixels, and it needs no
   scatter, no fancy indexing and no ``np.add.at``, so the same code runs on NumPy, CuPy and
   array-api-strict (DESIGN.md, "Engine decisions").
-* **one GEMM**: ``Y = W @ col`` with ``W`` as an (OC, C*KH*KW) matrix and ``col`` as a
-  (C*KH*KW, N*OH*OW) matrix, so BLAS does almost all the work. Every product here is a
-  plain 2-D GEMM (``xp.matmul2d``, NumPy's ``dot``), never a batched one, and its
-  transposed operands are views that BLAS reads in place.
+* **one GEMM**: ``Y = W @ col`` with ``W`` as an (OC, C*KH*KW) matrix (a view of the
+  weight) and ``col`` as (C*KH*KW, N*OH*OW), ``col[(c, i, j), (n, oh, ow)]``, so for the
+  book's batch of one the product *is* the (OC, OH, OW) output. Every product here is a
+  plain 2-D GEMM (``xp.matmul2d``, NumPy's ``dot``), never a batched one, and transposed
+  operands are views that BLAS reads in place.
 * **col2im** is the adjoint of im2col: the same loop, with ``+=`` into a zero image.
 
-The columns come in two layouts (see :func:`prefers_channels_last`): channels-first,
-``col[(c, i, j), (n, oh, ow)]``, where for the book's batch of one the product *is* the
-(OC, OH, OW) output; and channels-last, ``col[(n, oh, ow), (i, j, c)]``, whose slice copies
-move runs of C channels instead of runs of OW pixels, which is 2-4x faster for the book's
-256-channel maps with rows of 10 to 62 pixels.
+Three products give everything, forward and backward::
 
-Three products and two layout moves give everything, forward and backward::
-
-    conv2d            forward     Y  = W @ im2col(x)              (im2col(x) saved for grad W)
+    conv2d            forward     Y  = W @ im2col(x)              (im2col(x) kept for grad W)
                       grad x      gx = col2im(W^T @ gY)           (a conv_transpose2d forward)
                       grad W      gW = gY @ im2col(x)^T
     conv_transpose2d  forward     Y  = col2im(W^T @ x)
@@ -45,10 +40,24 @@ Three products and two layout moves give everything, forward and backward::
 
 Both are described by one :class:`ConvGeometry`: a conv2d maps the "big" image (H, W) to
 the "small" one (OH, OW); a transposed convolution maps the small one back to the big one.
+A *plan* holds the three products; conv2d runs it forwards, conv_transpose2d backwards.
+
+The second plan: the offset loop on the small side
+--------------------------------------------------
+im2col copies C*KH*KW numbers per output pixel, whatever OC is. When the small side has
+few channels (the book's 256 -> 3 Conv2d and 3 -> 256 ConvTranspose2d), the ``taps`` plan
+does the loop there instead: one GEMM turns the big image's C channels into OC*KH*KW
+planes, ``T = W' @ x``, and output (oh, ow) sums plane (i, j) at the pixel that offset
+reads, with the same slices as im2col (its adjoint assigns into zero planes). That copies
+OC*KH*KW numbers per big-image pixel, for SH*SW times the multiply-adds; for those two
+layers it is 3-4x faster than im2col. :func:`make_plan` picks the plan per call.
 """
 from __future__ import annotations
 
 import functools
+import math
+import threading
+import weakref
 
 from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
@@ -123,7 +132,7 @@ def conv_transpose2d_geometry(H, W, kernel, stride, dilation, padding, output_pa
     return ConvGeometry(kernel, stride, dilation, (PH, PH, PW, PW), (OH, OW), (H, W))
 
 
-# ----------------------------------------------------------------------------- the array routines
+# ----------------------------------------------------------------------------- layouts
 def to_rows(xp, a):
     """(N, C, H, W) -> (C, N*H*W): channels as rows, the layout of every GEMM here."""
     N, C, H, W = a.shape
@@ -146,124 +155,225 @@ def contiguous(xp, a):
     return xp.reshape(xp.reshape(a, (-1,)), tuple(a.shape))
 
 
-# Two layouts of the columns:
-#
-# * channels-first, ``col[(c, i, j), (n, oh, ow)]``: each kernel offset copies runs of OW
-#   pixels, channel by channel. Best for images with few channels (the book's RGB images),
-#   and the weight matrix is a free view of the weight.
-# * channels-last, ``col[(n, oh, ow), (i, j, c)]``: each offset copies runs of C channels,
-#   pixel by pixel, from a channels-last copy of the image. When the channels far outnumber
-#   the pixels of a row, im2col and col2im get 2-4x faster (the book's 256 channels on rows
-#   of 10 or 11 pixels), but the weight matrix's columns must follow the same (i, j, c)
-#   order: two transposed copies of the weight per step, which cost more than they save
-#   when the weight is big next to the columns (the book's 256 -> 256 layers).
-CHANNELS_LAST = None  # None: choose per call; True / False force a layout (tests, benchmarks)
-
-
-def prefers_channels_last(C, OC, N, g):
-    """Channels-last for many channels (C big-side, OC small-side) on short rows, when the
-    weight (OC*C*KH*KW numbers) is small next to the columns (N*OH*OW*C*KH*KW)."""
-    if CHANNELS_LAST is not None:
-        return CHANNELS_LAST
-    return C >= 4 * g.OW and 4 * OC <= N * g.OH * g.OW
-
-
-def weight_matrix(xp, W, cl):
-    """(OC, C, KH, KW) -> the GEMM's (OC, C*KH*KW) matrix (a view), or (OC, KH*KW*C) for
-    channels-last (a copy)."""
-    if cl:
-        W = xp.permute_dims(W, (0, 2, 3, 1))
-    return xp.reshape(W, (W.shape[0], -1))
-
-
-def weight_from_matrix(xp, Wk, shape, cl):
-    """The inverse of :func:`weight_matrix`, as a C-ordered (OC, C, KH, KW) array."""
-    if not cl:
-        return xp.reshape(Wk, shape)
-    OC, C, KH, KW = shape
-    return contiguous(xp, xp.permute_dims(xp.reshape(Wk, (OC, KH, KW, C)), (0, 3, 1, 2)))
-
-
-def _padded(xp, x, g, cl):
-    """The image zero-padded, once: a (C, N, HP, WP) view for channels-first, an
-    (N, HP, WP, C) copy for channels-last."""
+def pad_image(xp, x, g):
+    """Zero-pad (N, C, H, W) to (N, C, HP, WP), once, before the offset loop."""
+    if not g.padded:
+        return x
     N, C = x.shape[:2]
-    if cl:
-        x = xp.permute_dims(x, (0, 2, 3, 1))
-        if not g.padded:
-            return contiguous(xp, x)
-        out = xp.zeros((N, g.HP, g.WP, C), dtype=x.dtype)
-        out[:, g.PT:g.PT + g.H, g.PL:g.PL + g.W, :] = x
-        return out
-    if g.padded:
-        out = xp.zeros((N, C, g.HP, g.WP), dtype=x.dtype)
-        out[:, :, g.PT:g.PT + g.H, g.PL:g.PL + g.W] = x
-        x = out
-    return xp.permute_dims(x, (1, 0, 2, 3))
+    out = xp.zeros((N, C, g.HP, g.WP), dtype=x.dtype)
+    out[:, :, g.PT:g.PT + g.H, g.PL:g.PL + g.W] = x
+    return out
 
 
-def im2col(xp, x, g, cl=False):
-    """(N, C, H, W) image -> columns, one strided slice copy per kernel offset:
-    (C*KH*KW, N*OH*OW) channels-first, or (N*OH*OW, KH*KW*C) channels-last."""
+def crop_image(xp, x, g):
+    """The inverse of :func:`pad_image` (a view)."""
+    return x[:, :, g.PT:g.PT + g.H, g.PL:g.PL + g.W] if g.padded else x
+
+
+# Work arrays. The columns are big (48 MB for the book's 256 -> 256 layers) and are made
+# once or twice per layer and step. glibc maps every array over 32 MB fresh from the OS,
+# and touching its pages costs about 5 ms per 50 MB (a tenth of such a layer's forward), so
+# on NumPy big columns are lent from a small pool and given back when they die: at the end
+# of the call for temporaries, with the Function (its graph) for the columns kept for
+# backward. Other backends allocate as usual (CuPy has its own memory pool).
+class WorkArrays:
+    """A pool of big NumPy arrays: ``take`` lends one (uninitialised), ``give_back``
+    returns it once nothing reads it any more."""
+
+    min_size = 1 << 22  # numbers (16 MB in float32); smaller arrays come from malloc's heap
+    max_free = 6  # arrays kept while nobody uses them
+
+    def __init__(self):
+        self.enabled = True
+        self.free = {}  # (shape, dtype) -> [arrays]
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def pooled(self, xp, shape):
+        return self.enabled and xp.name == "numpy" and math.prod(shape) >= self.min_size
+
+    def take(self, xp, shape, dtype):
+        if self.pooled(xp, shape):
+            with self.lock:
+                arrays = self.free.get((shape, dtype))
+                if arrays:
+                    self.count -= 1
+                    return arrays.pop()
+        return xp.empty(shape, dtype=dtype)
+
+    def give_back(self, xp, a):
+        """Return ``a`` (or the array it is a reshaped view of) to the pool."""
+        if a is None or not self.pooled(xp, a.shape):
+            return
+        base = a if a.base is None else a.base  # NumPy only, as pooled() checked
+        with self.lock:
+            if self.count < self.max_free:
+                self.free.setdefault((base.shape, base.dtype), []).append(base)
+                self.count += 1
+
+    def clear(self):
+        with self.lock:
+            self.free, self.count = {}, 0
+
+
+work_arrays = WorkArrays()
+
+
+# ----------------------------------------------------------------------------- im2col / col2im
+def im2col(xp, x, g):
+    """(N, C, H, W) image -> (C*KH*KW, N*OH*OW) columns, ``col[(c, i, j), (n, oh, ow)]``:
+    one strided slice copy per kernel offset. The columns are lent by :data:`work_arrays`."""
     N, C = x.shape[:2]
-    x = _padded(xp, x, g, cl)
-    if cl:
-        col = xp.empty((N, g.OH, g.OW, g.KH, g.KW, C), dtype=x.dtype)
-
-        for i in range(g.KH):
-            rows = g.rows(i)
-            for j in range(g.KW):
-                col[:, :, :, i, j, :] = x[:, rows, g.cols(j), :]
-    else:
-        col = xp.empty((C, g.KH, g.KW, N, g.OH, g.OW), dtype=x.dtype)
-        for i in range(g.KH):
-            rows = g.rows(i)
-            for j in range(g.KW):
-                col[:, i, j, :, :, :] = x[:, :, rows, g.cols(j)]
-    return xp.reshape(col, (N * g.OH * g.OW, g.KH * g.KW * C) if cl else (C * g.KH * g.KW, N * g.OH * g.OW))
+    x = xp.permute_dims(pad_image(xp, x, g), (1, 0, 2, 3))  # (C, N, HP, WP), a view
+    col = work_arrays.take(xp, (C, g.KH, g.KW, N, g.OH, g.OW), x.dtype)
+    for i in range(g.KH):
+        rows = g.rows(i)
+        for j in range(g.KW):
+            col[:, i, j, :, :, :] = x[:, :, rows, g.cols(j)]
+    return xp.reshape(col, (C * g.KH * g.KW, N * g.OH * g.OW))
 
 
-def col2im(xp, col, g, N, C, cl=False):
-    """Columns -> (N, C, H, W) image: the adjoint of :func:`im2col`, the same loop with
-    ``+=`` into a zero image (overlapping receptive fields add up), then the padding cut."""
-    if cl:
-        col = xp.reshape(col, (N, g.OH, g.OW, g.KH, g.KW, C))
-        img = xp.zeros((N, g.HP, g.WP, C), dtype=col.dtype)
-        for i in range(g.KH):
-            rows = g.rows(i)
-            for j in range(g.KW):
-                img[:, rows, g.cols(j), :] += col[:, :, :, i, j, :]
-        if g.padded:
-            img = img[:, g.PT:g.PT + g.H, g.PL:g.PL + g.W, :]
-        return contiguous(xp, xp.permute_dims(img, (0, 3, 1, 2)))
+def col2im(xp, col, g, N, C):
+    """(C*KH*KW, N*OH*OW) columns -> (N, C, H, W) image: the adjoint of :func:`im2col`, the
+    same loop with ``+=`` into a zero image (overlapping receptive fields add up)."""
     col = xp.reshape(col, (C, g.KH, g.KW, N, g.OH, g.OW))
     img = xp.zeros((C, N, g.HP, g.WP), dtype=col.dtype)
     for i in range(g.KH):
         rows = g.rows(i)
         for j in range(g.KW):
             img[:, :, rows, g.cols(j)] += col[:, i, j, :, :, :]
-    if g.padded:
-        img = img[:, :, g.PT:g.PT + g.H, g.PL:g.PL + g.W]
-    return xp.permute_dims(img, (1, 0, 2, 3))  # (N, C, H, W), a view
+    return crop_image(xp, xp.permute_dims(img, (1, 0, 2, 3)), g)  # (N, C, H, W), a view
 
 
-# The three products. ``rows`` is the small image as (OC, N*OH*OW), ``Wk`` the weight matrix.
-# Transposed operands are views: BLAS reads them in place.
-def gemm_conv(xp, Wk, col, cl):
-    """The convolution itself: (OC, K) @ (K, N*L) -> (OC, N*L)."""
-    return xp.matmul2d(Wk, xp.permute_dims(col, (1, 0)) if cl else col)
+def gather_taps(xp, T, g, N):
+    """(OC*KH*KW, N*HP*WP) tap planes -> (OC, N*OH*OW): output (oh, ow) sums, over the
+    offsets (i, j), plane (i, j) at pixel (oh*SH + i*DH, ow*SW + j*DW). The same slices as
+    im2col, read from the planes of the few small-side channels."""
+    OC = T.shape[0] // (g.KH * g.KW)
+    T = xp.reshape(T, (OC, g.KH, g.KW, N, g.HP, g.WP))
+    y = xp.zeros((OC, N, g.OH, g.OW), dtype=T.dtype)
+    for i in range(g.KH):
+        rows = g.rows(i)
+        for j in range(g.KW):
+            y += T[:, i, j, :, rows, g.cols(j)]
+    return xp.reshape(y, (OC, N * g.OH * g.OW))
 
 
-def gemm_columns(xp, Wk, rows, cl):
-    """Columns from the small image, Wk^T @ rows, in the layout col2im wants."""
-    if cl:
-        return xp.matmul2d(xp.permute_dims(rows, (1, 0)), Wk)  # (N*L, K)
-    return xp.matmul2d(xp.permute_dims(Wk, (1, 0)), rows)  # (K, N*L)
+def spread_taps(xp, rows, g, N):
+    """(OC, N*OH*OW) -> (OC*KH*KW, N*HP*WP): the adjoint of :func:`gather_taps`, each
+    offset's plane is zero but at the pixels that offset reads (slice assignment)."""
+    OC = rows.shape[0]
+    small = xp.reshape(rows, (OC, N, g.OH, g.OW))
+    T = xp.zeros((OC, g.KH, g.KW, N, g.HP, g.WP), dtype=rows.dtype)
+    for i in range(g.KH):
+        r = g.rows(i)
+        for j in range(g.KW):
+            T[:, i, j, :, r, g.cols(j)] = small
+    return xp.reshape(T, (OC * g.KH * g.KW, N * g.HP * g.WP))
 
 
-def gemm_weight_grad(xp, rows, col, cl):
-    """The one weight-gradient routine: rows @ col^T -> (OC, K)."""
-    return xp.matmul2d(rows, col if cl else xp.permute_dims(col, (1, 0)))
+# ----------------------------------------------------------------------------- the two plans
+# A convolution's three products, in conv2d terms (big image -> small image, weight
+# (OC, C, KH, KW)); conv_transpose2d runs the same plan the other way round:
+#
+#   conv(big)              the convolution: big image -> small image
+#   conv_transpose(small)  its adjoint: small image -> big image
+#   weight_grad(small, big)
+#
+# ``prepare_big`` / ``prepare_small`` turn an image into what those products read, so that a
+# Function can compute it once and share it (or keep it from forward for backward), and
+# ``release`` gives it back (to the pool of work arrays) when nothing reads it any more.
+class ColumnsPlan:
+    """im2col on the big image: the offset loop copies C*KH*KW*N*OH*OW numbers. The plan
+    for most layers."""
+
+    name = "columns"
+
+    def __init__(self, xp, g, W):
+        self.xp, self.g, self.shape = xp, g, tuple(W.shape)
+        self.Wk = xp.reshape(W, (W.shape[0], -1))  # (OC, C*KH*KW), a view
+
+    def prepare_big(self, big):
+        return im2col(self.xp, big, self.g)
+
+    def prepare_small(self, small):
+        return to_rows(self.xp, small)
+
+    def release(self, col):
+        work_arrays.give_back(self.xp, col)
+
+    def conv(self, col, N):
+        """Y = W @ col."""
+        xp, g = self.xp, self.g
+        return from_rows(xp, xp.matmul2d(self.Wk, col), N, g.OH, g.OW)
+
+    def conv_transpose(self, rows, N):
+        """col2im(W^T @ rows); the (big) product lives only until col2im has added it up."""
+        xp = self.xp
+        WkT = xp.permute_dims(self.Wk, (1, 0))  # a view: BLAS reads it transposed in place
+        shape = (WkT.shape[0], rows.shape[1])
+        if work_arrays.pooled(xp, shape):  # NumPy: the product straight into a lent array
+            col = xp.dot(WkT, rows, out=work_arrays.take(xp, shape, rows.dtype))
+        else:
+            col = xp.matmul2d(WkT, rows)
+        big = col2im(xp, col, self.g, N, self.shape[1])
+        work_arrays.give_back(xp, col)
+        return big
+
+    def weight_grad(self, rows, col):
+        """gW = rows @ col^T: the one weight-gradient routine of both Functions."""
+        xp = self.xp
+        return xp.reshape(xp.matmul2d(rows, xp.permute_dims(col, (1, 0))), self.shape)
+
+
+class TapsPlan:
+    """The offset loop on the small image instead, for layers whose small side has few
+    channels (the book's 256 -> 3 Conv2d and 3 -> 256 ConvTranspose2d): one product maps the
+    big image's C channels to OC*KH*KW planes, ``T = Wt @ big``, and the loop gathers them
+    (:func:`gather_taps`) or spreads into them (:func:`spread_taps`). It copies
+    OC*KH*KW*N*HP*WP numbers instead of C*KH*KW*N*OH*OW, for SH*SW times the products."""
+
+    name = "taps"
+
+    def __init__(self, xp, g, W):
+        OC, C, KH, KW = self.shape = tuple(W.shape)
+        self.xp, self.g = xp, g
+        self.Wt = xp.reshape(xp.permute_dims(W, (0, 2, 3, 1)), (OC * KH * KW, C))  # a (small) copy
+
+    def prepare_big(self, big):
+        return to_rows(self.xp, pad_image(self.xp, big, self.g))  # (C, N*HP*WP)
+
+    def prepare_small(self, small):
+        return spread_taps(self.xp, to_rows(self.xp, small), self.g, small.shape[0])
+
+    def release(self, prepared):
+        pass  # nothing lent: the tap planes are small
+
+    def conv(self, big_rows, N):
+        xp, g = self.xp, self.g
+        return from_rows(xp, gather_taps(xp, xp.matmul2d(self.Wt, big_rows), g, N), N, g.OH, g.OW)
+
+    def conv_transpose(self, T, N):
+        xp, g = self.xp, self.g
+        big = xp.matmul2d(xp.permute_dims(self.Wt, (1, 0)), T)  # (C, N*HP*WP)
+        return crop_image(xp, from_rows(xp, big, N, g.HP, g.WP), g)
+
+    def weight_grad(self, T, big_rows):
+        xp = self.xp
+        OC, C, KH, KW = self.shape
+        gWt = xp.matmul2d(T, xp.permute_dims(big_rows, (1, 0)))  # (OC*KH*KW, C)
+        return contiguous(xp, xp.permute_dims(xp.reshape(gWt, (OC, KH, KW, C)), (0, 3, 1, 2)))
+
+
+PLAN = None  # None: choose per call; "columns" or "taps" forces one (tests, benchmarks)
+
+
+def make_plan(xp, g, W):
+    """Taps when the big side has many more channels than the small side needs planes,
+    C >= 8 * OC * SH * SW (the taps product is SH*SW times bigger); else columns."""
+    OC, C = W.shape[0], W.shape[1]
+    name = PLAN or ("taps" if C >= 8 * OC * g.SH * g.SW else "columns")
+    return TapsPlan(xp, g, W) if name == "taps" else ColumnsPlan(xp, g, W)
 
 
 def _batched(xp, a):
@@ -279,50 +389,48 @@ def _unbatched(xp, a, like_ndim):
 class Conv2d(Function):
     """Fused conv2d: x (N, C, H, W), W (OC, C, KH, KW), b (OC,) -> y (N, OC, OH, OW)."""
 
-    col = Wk = None
+    big = None  # im2col(x) (or x's rows), kept for the weight gradient
 
     def __init__(self, geometry):
         self.g = geometry
 
     def __call__(self, x, W, b=None):
-        # Keep im2col(x) for the weight gradient, and the weight matrix for the input
-        # gradient, only when those gradients will be asked for.
-        recording = is_grad_enabled()
-        self.keep_col = recording and W.requires_grad
-        self.keep_Wk = recording and x.requires_grad
+        # keep what the weight gradient reads only when it will be asked for
+        self.keep = W.requires_grad and is_grad_enabled()
         return super().__call__(x, W) if b is None else super().__call__(x, W, b)
 
     def forward(self, x, W, b=None):
-        xp, g = self.xp, self.g
+        xp = self.xp
         x4 = _batched(xp, x)
-        self.cl = cl = prefers_channels_last(x4.shape[1], W.shape[0], x4.shape[0], g)
-        Wk = weight_matrix(xp, W, cl)
-        col = im2col(xp, x4, g, cl)
-        y = gemm_conv(xp, Wk, col, cl)  # (OC, N*OH*OW)
+        self.plan = plan = make_plan(xp, self.g, W)
+        big = plan.prepare_big(x4)
+        y = plan.conv(big, x4.shape[0])
         if b is not None:
-            y += xp.reshape(b, (-1, 1))
-        if self.keep_col:
-            self.col = col
-        if self.keep_Wk:
-            self.Wk = Wk
-        return _unbatched(xp, from_rows(xp, y, x4.shape[0], g.OH, g.OW), x.ndim)
+            y += xp.reshape(b, (-1, 1, 1))
+        if not self.keep:
+            plan.release(big)
+        else:
+            self.big = big
+            if work_arrays.pooled(xp, big.shape):  # given back when the graph is freed
+                weakref.finalize(self, plan.release, big)
+        return _unbatched(xp, y, x.ndim)
 
     def backward_arrays(self, gy):
-        xp, g, cl = self.xp, self.g, self.cl
-        x, W = self.inputs[0].data, self.inputs[1].data
+        xp, plan = self.xp, self.plan
+        x = self.inputs[0].data
         need = self.needs_input_grad
-        x4 = _batched(xp, x)
-        N, C = x4.shape[:2]
-        rows = to_rows(xp, _batched(xp, gy))  # (OC, N*OH*OW)
+        x4, gy4 = _batched(xp, x), _batched(xp, gy)
+        small = plan.prepare_small(gy4)
         gx = gW = gb = None
         if need[0]:  # a conv_transpose2d forward of gy
-            Wk = self.Wk if self.Wk is not None else weight_matrix(xp, W, cl)
-            gx = _unbatched(xp, col2im(xp, gemm_columns(xp, Wk, rows, cl), g, N, C, cl), x.ndim)
+            gx = _unbatched(xp, plan.conv_transpose(small, x4.shape[0]), x.ndim)
         if need[1]:
-            col = self.col if self.col is not None else im2col(xp, x4, g, cl)
-            gW = weight_from_matrix(xp, gemm_weight_grad(xp, rows, col, cl), W.shape, cl)
+            big = self.big if self.big is not None else plan.prepare_big(x4)
+            gW = plan.weight_grad(small, big)
+            if big is not self.big:
+                plan.release(big)
         if len(need) > 2 and need[2]:
-            gb = xp.sum(rows, axis=1)
+            gb = xp.sum(gy4, axis=(0, 2, 3))
         return gx, gW, gb
 
     def composite(self, F, x, W, b=None):
@@ -347,44 +455,43 @@ class ConvTranspose2d(Function):
     """Fused conv_transpose2d: x (N, C, H, W), W (C, OC, KH, KW), b (OC,) -> y (N, OC, OH, OW).
 
     The adjoint of conv2d with the same weight: in :class:`ConvGeometry` terms x is the small
-    side and y the big one.
+    side and y the big one, and the plan runs the other way round.
     """
 
-    Wk = None
+    small = None  # x's rows (or tap planes), kept for the weight gradient
 
     def __init__(self, geometry):
         self.g = geometry
 
     def __call__(self, x, W, b=None):
-        self.keep_Wk = is_grad_enabled() and x.requires_grad
+        self.keep = W.requires_grad and is_grad_enabled()
         return super().__call__(x, W) if b is None else super().__call__(x, W, b)
 
     def forward(self, x, W, b=None):
-        xp, g = self.xp, self.g
+        xp = self.xp
         x4 = _batched(xp, x)
-        OC = W.shape[1]
-        self.cl = cl = prefers_channels_last(OC, W.shape[0], x4.shape[0], g)
-        Wk = weight_matrix(xp, W, cl)  # (C, OC*KH*KW) or (C, KH*KW*OC)
-        y = col2im(xp, gemm_columns(xp, Wk, to_rows(xp, x4), cl), g, x4.shape[0], OC, cl)
+        self.plan = plan = make_plan(xp, self.g, W)
+        small = plan.prepare_small(x4)
+        y = plan.conv_transpose(small, x4.shape[0])
         if b is not None:
-            y += xp.reshape(b, (OC, 1, 1))
-        if self.keep_Wk:
-            self.Wk = Wk
+            y += xp.reshape(b, (-1, 1, 1))
+        if self.keep:
+            self.small = small
         return _unbatched(xp, y, x.ndim)
 
     def backward_arrays(self, gy):
-        xp, g, cl = self.xp, self.g, self.cl
-        x, W = self.inputs[0].data, self.inputs[1].data
+        xp, plan = self.xp, self.plan
+        x = self.inputs[0].data
         need = self.needs_input_grad
-        x4 = _batched(xp, x)
-        gy4 = _batched(xp, gy)
-        col = im2col(xp, gy4, g, cl)  # shared by both products
+        x4, gy4 = _batched(xp, x), _batched(xp, gy)
+        big = plan.prepare_big(gy4)  # shared by both products
         gx = gW = gb = None
         if need[0]:  # a conv2d forward of gy
-            Wk = self.Wk if self.Wk is not None else weight_matrix(xp, W, cl)
-            gx = _unbatched(xp, from_rows(xp, gemm_conv(xp, Wk, col, cl), x4.shape[0], g.OH, g.OW), x.ndim)
+            gx = _unbatched(xp, plan.conv(big, x4.shape[0]), x.ndim)
         if need[1]:
-            gW = weight_from_matrix(xp, gemm_weight_grad(xp, to_rows(xp, x4), col, cl), W.shape, cl)
+            small = self.small if self.small is not None else plan.prepare_small(x4)
+            gW = plan.weight_grad(small, big)
+        plan.release(big)
         if len(need) > 2 and need[2]:
             gb = xp.sum(gy4, axis=(0, 2, 3))
         return gx, gW, gb
