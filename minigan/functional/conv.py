@@ -66,6 +66,8 @@ from ..tensor import Tensor
 # ----------------------------------------------------------------------------- geometry
 def _pair(value, name, op):
     """``3`` -> ``(3, 3)``; ``(3, 2)`` stays; anything else is refused by name."""
+    if type(value) is tuple and len(value) == 2 and type(value[0]) is int and type(value[1]) is int:
+        return value  # the common case (layers store pairs), checked first
     if isinstance(value, int) and not isinstance(value, bool):
         return (value, value)
     if isinstance(value, (tuple, list)) and len(value) == 2 and all(
@@ -83,7 +85,7 @@ class ConvGeometry:
     """
 
     __slots__ = ("KH", "KW", "SH", "SW", "DH", "DW", "PT", "PB", "PL", "PR",
-                 "H", "W", "OH", "OW", "HP", "WP")
+                 "H", "W", "OH", "OW", "HP", "WP", "padded", "rows", "cols")
 
     def __init__(self, kernel, stride, dilation, pads, big, small):
         self.KH, self.KW = kernel
@@ -93,19 +95,12 @@ class ConvGeometry:
         self.H, self.W = big
         self.OH, self.OW = small
         self.HP, self.WP = self.H + self.PT + self.PB, self.W + self.PL + self.PR
-
-    @property
-    def padded(self):
-        return self.PT or self.PB or self.PL or self.PR
-
-    def rows(self, i):
-        """The slice of padded rows that kernel row ``i`` sees, one per output row."""
-        start = i * self.DH
-        return slice(start, start + self.SH * (self.OH - 1) + 1, self.SH)
-
-    def cols(self, j):
-        start = j * self.DW
-        return slice(start, start + self.SW * (self.OW - 1) + 1, self.SW)
+        self.padded = any(pads)
+        # rows[i]: the padded rows that kernel row i sees, one per output row; cols[j] likewise
+        self.rows = tuple(slice(i * self.DH, i * self.DH + self.SH * (self.OH - 1) + 1, self.SH)
+                          for i in range(self.KH))
+        self.cols = tuple(slice(j * self.DW, j * self.DW + self.SW * (self.OW - 1) + 1, self.SW)
+                          for j in range(self.KW))
 
 
 @functools.lru_cache(maxsize=256)
@@ -227,9 +222,9 @@ def im2col(xp, x, g):
     x = xp.permute_dims(pad_image(xp, x, g), (1, 0, 2, 3))  # (C, N, HP, WP), a view
     col = work_arrays.take(xp, (C, g.KH, g.KW, N, g.OH, g.OW), x.dtype)
     for i in range(g.KH):
-        rows = g.rows(i)
+        rows = g.rows[i]
         for j in range(g.KW):
-            col[:, i, j, :, :, :] = x[:, :, rows, g.cols(j)]
+            col[:, i, j, :, :, :] = x[:, :, rows, g.cols[j]]
     return xp.reshape(col, (C * g.KH * g.KW, N * g.OH * g.OW))
 
 
@@ -239,9 +234,9 @@ def col2im(xp, col, g, N, C):
     col = xp.reshape(col, (C, g.KH, g.KW, N, g.OH, g.OW))
     img = xp.zeros((C, N, g.HP, g.WP), dtype=col.dtype)
     for i in range(g.KH):
-        rows = g.rows(i)
+        rows = g.rows[i]
         for j in range(g.KW):
-            img[:, :, rows, g.cols(j)] += col[:, i, j, :, :, :]
+            img[:, :, rows, g.cols[j]] += col[:, i, j, :, :, :]
     return crop_image(xp, xp.permute_dims(img, (1, 0, 2, 3)), g)  # (N, C, H, W), a view
 
 
@@ -253,9 +248,9 @@ def gather_taps(xp, T, g, N):
     T = xp.reshape(T, (OC, g.KH, g.KW, N, g.HP, g.WP))
     y = xp.zeros((OC, N, g.OH, g.OW), dtype=T.dtype)
     for i in range(g.KH):
-        rows = g.rows(i)
+        rows = g.rows[i]
         for j in range(g.KW):
-            y += T[:, i, j, :, rows, g.cols(j)]
+            y += T[:, i, j, :, rows, g.cols[j]]
     return xp.reshape(y, (OC, N * g.OH * g.OW))
 
 
@@ -266,9 +261,9 @@ def spread_taps(xp, rows, g, N):
     small = xp.reshape(rows, (OC, N, g.OH, g.OW))
     T = xp.zeros((OC, g.KH, g.KW, N, g.HP, g.WP), dtype=rows.dtype)
     for i in range(g.KH):
-        r = g.rows(i)
+        r = g.rows[i]
         for j in range(g.KW):
-            T[:, i, j, :, r, g.cols(j)] = small
+            T[:, i, j, :, r, g.cols[j]] = small
     return xp.reshape(T, (OC * g.KH * g.KW, N * g.HP * g.WP))
 
 
@@ -441,7 +436,7 @@ class Conv2d(Function):
         OC = W.shape[0]
         if g.padded:
             x4 = F.pad(x4, (g.PL, g.PR, g.PT, g.PB))
-        taps = [x4[:, :, g.rows(i), g.cols(j)] for i in range(g.KH) for j in range(g.KW)]
+        taps = [x4[:, :, g.rows[i], g.cols[j]] for i in range(g.KH) for j in range(g.KW)]
         col = F.reshape(F.stack(taps, dim=2), (N, C * g.KH * g.KW, g.OH * g.OW))
         y = F.matmul(F.reshape(W, (OC, C * g.KH * g.KW)), col)  # (N, OC, L)
         y = F.reshape(y, (N, OC, g.OH, g.OW))
@@ -524,13 +519,21 @@ class ConvTranspose2d(Function):
 
 
 # ----------------------------------------------------------------------------- the public functions
-def _layer_name(layer, op):
-    return repr(layer) if layer is not None else op
+class _Who:
+    """Who speaks in an error message: the layer (its repr) or the function. Formatted only
+    when an error is raised, so the common path pays nothing for it."""
+
+    __slots__ = ("layer", "op")
+
+    def __init__(self, layer, op):
+        self.layer, self.op = layer, op
+
+    def __str__(self):
+        return repr(self.layer) if self.layer is not None else self.op
 
 
-def _check_operands(input, weight, bias, op, layer, in_channels_dim):
+def _check_operands(input, weight, bias, who, in_channels_dim):
     """Dims, channels, dtypes; errors name the layer (or the function) and the shapes."""
-    who = _layer_name(layer, op)
     if not isinstance(input, Tensor):
         raise TypeError(f"{who}: input must be a Tensor, got {type(input).__name__}")
     if input.ndim not in (3, 4):
@@ -592,9 +595,9 @@ def conv2d(input, weight, bias=None, stride=1, padding=0, dilation=1, groups=1, 
     ``padding`` is an int, a pair, ``"valid"`` (0) or ``"same"`` (stride 1 only).
     Output (N, OC, OH, OW) with ``OH = (H + 2*PH - DH*(KH-1) - 1) // SH + 1``.
     """
-    who = _layer_name(_layer, "conv2d")
+    who = _Who(_layer, "conv2d")
     _check_groups(groups, who)
-    _check_operands(input, weight, bias, "conv2d", _layer, 1)
+    _check_operands(input, weight, bias, who, 1)
     kernel = tuple(weight.shape[2:])
     stride = _positive_pair(stride, "stride", who)
     dilation = _positive_pair(dilation, "dilation", who)
@@ -620,9 +623,9 @@ def conv_transpose2d(input, weight, bias=None, stride=1, padding=0, output_paddi
     Output (N, OC, OH, OW) with ``OH = (H-1)*SH - 2*PH + DH*(KH-1) + OPH + 1``, where
     ``output_padding`` OPH (< SH or < DH) adds rows at the bottom/right that stride cut off.
     """
-    who = _layer_name(_layer, "conv_transpose2d")
+    who = _Who(_layer, "conv_transpose2d")
     _check_groups(groups, who)
-    _check_operands(input, weight, bias, "conv_transpose2d", _layer, 0)
+    _check_operands(input, weight, bias, who, 0)
     if isinstance(padding, str):
         raise ValueError(f"{who}: padding must be an int or a pair of ints, got {padding!r}")
     kernel = tuple(weight.shape[2:])
