@@ -226,20 +226,22 @@ def amin(input, dim=None, keepdim=False):
     return MaxMin(False, normalize_dims(dim, input.ndim), keepdim, False)(input)
 
 
-def argmax(input, dim=None, keepdim=False):
-    """Index of the largest value (flattened if ``dim`` is None); no gradient."""
+def _arg_extreme(input, dim, keepdim, find):
+    """Indices from ``find`` (xp.argmax or xp.argmin) as an int64 tensor; no gradient."""
     xp = input.backend.xp
     if dim is None:
-        out = xp.argmax(xp.reshape(input.data, (-1,)))
-        return Tensor._wrap(xp.astype(out, B.int64), input.backend)
-    (axis,) = normalize_dims(dim, input.ndim)
-    return Tensor._wrap(xp.astype(xp.argmax(input.data, axis=axis, keepdims=keepdim), B.int64), input.backend)
+        out = find(xp.reshape(input.data, (-1,)))
+    else:
+        (axis,) = normalize_dims(dim, input.ndim)
+        out = find(input.data, axis=axis, keepdims=keepdim)
+    return Tensor._wrap(xp.astype(out, B.int64), input.backend)
+
+
+def argmax(input, dim=None, keepdim=False):
+    """Index of the largest value (flattened if ``dim`` is None); no gradient."""
+    return _arg_extreme(input, dim, keepdim, input.backend.xp.argmax)
 
 
 def argmin(input, dim=None, keepdim=False):
-    xp = input.backend.xp
-    if dim is None:
-        out = xp.argmin(xp.reshape(input.data, (-1,)))
-        return Tensor._wrap(xp.astype(out, B.int64), input.backend)
-    (axis,) = normalize_dims(dim, input.ndim)
-    return Tensor._wrap(xp.astype(xp.argmin(input.data, axis=axis, keepdims=keepdim), B.int64), input.backend)
+    """Index of the smallest value (flattened if ``dim`` is None); no gradient."""
+    return _arg_extreme(input, dim, keepdim, input.backend.xp.argmin)
