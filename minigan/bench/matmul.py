@@ -644,6 +644,11 @@ def plot_gflops(result, path) -> bool:
             ax.set_xticks(sizes)
             ax.set_xticklabels([str(n) for n in sizes])
             ax.xaxis.set_minor_locator(matplotlib_ticker().NullLocator())
+        top = max([th[dtype]] + [p["gflops"] for d in result["peaks"].values() for dt, p in d.items() if dt == dtype])
+        ax.set_ylim(top=max(ax.get_ylim()[1], top * 1.35))  # room for the peak labels
+        ax.yaxis.set_major_formatter(matplotlib_ticker().FuncFormatter(lambda v, _: f"{v:g}"))
+        ax.yaxis.set_minor_formatter(matplotlib_ticker().FuncFormatter(
+            lambda v, _: f"{v:g}" if str(f"{v:g}")[0] in "25" else ""))
         ax.set_xlabel("n (n x n @ n x n)")
         ax.set_ylabel("GFLOP/s = 2 n^3 / t (median; band: min..max sample)")
         ax.set_title(f"matmul {dtype}")
