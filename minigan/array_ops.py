@@ -45,7 +45,20 @@ class ArrayOps:
 
     def __init__(self, xp):
         self.xp = xp
+        self._scalar_ones = {}
         self._sum = xp.sum_floats  # gradients are floats: the fastest float sum of the backend
+
+    def scalar_one(self, dtype):
+        """A shared, read-only 0-d one: the seed gradient of ``loss.backward()``."""
+        one = self._scalar_ones.get(dtype)
+        if one is None:
+            one = self.xp.ones((), dtype=dtype)
+            if hasattr(one, "flags"):  # NumPy: make sharing safe, any in-place write raises
+                one.flags.writeable = False
+            else:
+                return one  # other backends: a fresh one each time
+            self._scalar_ones[dtype] = one
+        return one
 
     # ---- broadcasting and reductions
     def sum_to(self, a, shape):

@@ -106,6 +106,7 @@ class Function:
     output_ref = None
     freed = False
     differentiable = True
+    walk = None  # the token of the last backward walk that queued this function
 
     def __call__(self, *inputs):
         # The hot path of every op: one- and two-input functions get straight-line code
@@ -201,6 +202,81 @@ def _accumulate(grads, key, g):
     grads[key] = g if old is None else old + g
 
 
+_SECOND_BACKWARD = (
+    "Trying to backward through the graph a second time (or directly access saved tensors after "
+    "they have already been freed). Specify retain_graph=True if you need to backward through the "
+    "graph a second time.")
+
+
+def backward_fast(root, root_grad, retain_graph=False):
+    """``loss.backward()`` on the fast path: one root, raw arrays, nothing recorded.
+
+    The same walk as :func:`run_backward`, with the bookkeeping on the objects themselves: a
+    tensor's pending gradient sits in ``tensor._pending`` and a queued function is marked with
+    this walk's token, instead of dicts and sets keyed by ``id()``. At batch 1 the walk's own
+    Python is most of backward's cost, so this matters (BASELINES.md section 4).
+    """
+    global _grad_enabled
+    token = object()
+    touched = [root]
+    root._pending = root_grad
+    fn = root.creator
+    heap = [(-fn.generation, 0, fn)]
+    fn.walk = token
+    counter = 1
+    previous_mode, _grad_enabled = _grad_enabled, False
+    try:
+        while heap:
+            fn = heapq.heappop(heap)[2]
+            if fn.freed:
+                raise RuntimeError(_SECOND_BACKWARD)
+            out = fn.output_ref()
+            if out is None:
+                continue
+            gy = out._pending
+            if gy is None:
+                continue
+            out._pending = None
+            if out._retains_grad:
+                _store_grad(out, gy, False)
+            gxs = fn.backward(out.backend.ops, gy)
+            if type(gxs) is not tuple:
+                gxs = (gxs,)
+            for x, gx in zip(fn.inputs, gxs):
+                if gx is None or not x.requires_grad:
+                    continue
+                data = x.data
+                if gx.shape != data.shape:
+                    gx = x.backend.ops.sum_to(gx, data.shape)
+                    if gx.shape != data.shape:
+                        raise RuntimeError(f"{type(fn).__name__}.backward: gradient of shape "
+                                           f"{tuple(gx.shape)} for an input of shape {tuple(data.shape)}")
+                if gx.dtype is not data.dtype and gx.dtype != data.dtype:
+                    gx = x.backend.ops.to_dtype(gx, data.dtype)
+                pending = x._pending
+                if pending is None:
+                    x._pending = gx
+                    touched.append(x)
+                else:
+                    x._pending = pending + gx
+                creator = x.creator
+                if creator is not None and creator.walk is not token:
+                    creator.walk = token
+                    heapq.heappush(heap, (-creator.generation, counter, creator))
+                    counter += 1
+            if not retain_graph:
+                fn.inputs = ()
+                fn.freed = True
+    finally:
+        _grad_enabled = previous_mode
+        for t in touched:  # leaves receive their gradient; every pending slot is cleared
+            g = t._pending
+            if g is not None:
+                t._pending = None
+                if t.creator is None and t.requires_grad:
+                    _store_grad(t, g, False)
+
+
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None,
                  allow_unused=False):
     """Propagate ``root_grads`` from ``roots`` to the leaves (or to ``inputs`` if given).
@@ -229,10 +305,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
         while heap:
             fn = heapq.heappop(heap)[2]
             if fn.freed:
-                raise RuntimeError(
-                    "Trying to backward through the graph a second time (or directly access saved "
-                    "tensors after they have already been freed). Specify retain_graph=True if you "
-                    "need to backward through the graph a second time.")
+                raise RuntimeError(_SECOND_BACKWARD)
             out = fn.output_ref()
             if out is None:
                 continue
@@ -317,9 +390,13 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     """``minigan.autograd.backward``: accumulate gradients of ``tensors`` into the leaves."""
     if grad_tensors is None and type(tensors) is Tensor and tensors.requires_grad \
             and tensors.data.shape == ():  # the usual ``loss.backward()``, without the lists
-        ones = Tensor._wrap(tensors.backend.xp.ones((), dtype=tensors.data.dtype), tensors.backend)
-        run_backward((tensors,), (ones,), retain_graph=bool(retain_graph) or create_graph,
-                     create_graph=create_graph)
+        if create_graph or tensors.creator is None:
+            ones = tensors.backend.xp.ones((), dtype=tensors.data.dtype)
+            run_backward((tensors,), (Tensor._wrap(ones, tensors.backend),),
+                         retain_graph=bool(retain_graph) or create_graph, create_graph=create_graph)
+        else:
+            backward_fast(tensors, tensors.backend.ops.scalar_one(tensors.data.dtype),
+                          retain_graph=bool(retain_graph))
         return
     tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
     if grad_tensors is None:

@@ -19,7 +19,7 @@ class Tensor:
     """A multi-dimensional array that can record the operations applied to it."""
 
     __slots__ = ("data", "grad", "requires_grad", "creator", "generation", "backend",
-                 "_retains_grad", "name", "__weakref__")
+                 "_retains_grad", "_pending", "name", "__weakref__")
     __array_ufunc__ = None  # make `ndarray * Tensor` call Tensor.__rmul__, not NumPy's loop
     __array_priority__ = 1000
 
@@ -28,6 +28,7 @@ class Tensor:
         self.data, self.backend = t.data, t.backend
         self.grad, self.requires_grad, self.creator = None, t.requires_grad, None
         self.generation, self._retains_grad, self.name = 0, False, None
+        self._pending = None  # the gradient summed so far during a backward walk
 
     @staticmethod
     def _wrap(array, backend, requires_grad=False):
@@ -40,6 +41,7 @@ class Tensor:
         t.creator = None
         t.generation = 0
         t._retains_grad = False
+        t._pending = None
         t.name = None
         return t
 

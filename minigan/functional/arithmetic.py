@@ -323,6 +323,10 @@ class PowScalar(Function):
 
     def backward(self, F, gy):
         x, c = self.input(F, 0), self.c
+        if c == 0:  # x ** 0 == 1; its derivative 0 * x ** -1 would divide by zero at x = 0
+            return gy * 0.0
+        if c == 1:
+            return gy
         if c == 2:
             return gy * x * 2.0
         return gy * c * x ** (c - 1)

@@ -24,7 +24,7 @@ class Parameter(Tensor):
         src = data if isinstance(data, Tensor) else Tensor(data)
         self.data, self.backend = src.data, src.backend
         self.grad, self.creator, self.generation = None, None, 0
-        self._retains_grad, self.name = False, None
+        self._retains_grad, self.name, self._pending = False, None, None
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
