@@ -8,6 +8,8 @@ from __future__ import annotations
 import builtins
 from collections import namedtuple
 
+import numpy as np
+
 from .. import backend as B
 from ..array_ops import normalize_dims, sum_to_axes
 from ..autograd import Function
@@ -120,6 +122,9 @@ def expand_as(input, other):
 
 
 def sum(input, dim=None, keepdim=False, dtype=None):  # noqa: A001 - PyTorch's name
+    d = input.data.dtype
+    if dim is None and dtype is None and isinstance(d, np.dtype) and d.kind == "f":  # ``loss.sum()``
+        return Sum(None, keepdim, True)(input)
     if dtype is not None:
         from .arithmetic import to_dtype
         input = to_dtype(input, dtype)
