@@ -208,6 +208,28 @@ _SECOND_BACKWARD = (
     "graph a second time.")
 
 
+def _pop_next(heap):
+    """The next function to run (newest generation first) and its output, if still alive."""
+    fn = heapq.heappop(heap)[2]
+    if fn.freed:
+        raise RuntimeError(_SECOND_BACKWARD)
+    return fn, fn.output_ref()
+
+
+def _fit_to_input(fn, x, gx, ops, gx_dtype):
+    """``gx`` summed to input ``x``'s shape and cast to its dtype: the one place where
+    broadcasting is undone. ``ops`` is the namespace ``gx`` lives in (arrays or Tensors)."""
+    shape, dtype = x.data.shape, x.data.dtype
+    if gx.shape != shape:
+        gx = ops.sum_to(gx, shape)
+        if gx.shape != shape:
+            raise RuntimeError(f"{type(fn).__name__}.backward: gradient of shape {tuple(gx.shape)} "
+                               f"for an input of shape {tuple(shape)}")
+    if gx_dtype is not dtype and gx_dtype != dtype:  # identity first: the cheap common case
+        gx = ops.to_dtype(gx, dtype)
+    return gx
+
+
 def backward_fast(root, root_grad, retain_graph=False):
     """``loss.backward()`` on the fast path: one root, raw arrays, nothing recorded.
 
@@ -227,10 +249,7 @@ def backward_fast(root, root_grad, retain_graph=False):
     previous_mode, _grad_enabled = _grad_enabled, False
     try:
         while heap:
-            fn = heapq.heappop(heap)[2]
-            if fn.freed:
-                raise RuntimeError(_SECOND_BACKWARD)
-            out = fn.output_ref()
+            fn, out = _pop_next(heap)
             if out is None:
                 continue
             gy = out._pending
@@ -246,13 +265,8 @@ def backward_fast(root, root_grad, retain_graph=False):
                 if gx is None or not x.requires_grad:
                     continue
                 data = x.data
-                if gx.shape != data.shape:
-                    gx = x.backend.ops.sum_to(gx, data.shape)
-                    if gx.shape != data.shape:
-                        raise RuntimeError(f"{type(fn).__name__}.backward: gradient of shape "
-                                           f"{tuple(gx.shape)} for an input of shape {tuple(data.shape)}")
-                if gx.dtype is not data.dtype and gx.dtype != data.dtype:
-                    gx = x.backend.ops.to_dtype(gx, data.dtype)
+                if gx.shape != data.shape or gx.dtype is not data.dtype:
+                    gx = _fit_to_input(fn, x, gx, x.backend.ops, gx.dtype)
                 pending = x._pending
                 if pending is None:
                     x._pending = gx
@@ -303,10 +317,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     previous_mode, _grad_enabled = _grad_enabled, create_graph
     try:
         while heap:
-            fn = heapq.heappop(heap)[2]
-            if fn.freed:
-                raise RuntimeError(_SECOND_BACKWARD)
-            out = fn.output_ref()
+            fn, out = _pop_next(heap)
             if out is None:
                 continue
             gy = grads.pop(id(out), None)
@@ -321,15 +332,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
             for x, gx in zip(fn.inputs, gxs):
                 if gx is None or not x.requires_grad:
                     continue
-                x_shape = x.data.shape
-                if gx.shape != x_shape:
-                    gx = (F if create_graph else x.backend.ops).sum_to(gx, x_shape)
-                    if gx.shape != x_shape:
-                        raise RuntimeError(f"{type(fn).__name__}.backward: gradient of shape "
-                                           f"{tuple(gx.shape)} for an input of shape {tuple(x_shape)}")
-                gx_dtype, x_dtype = (gx.data.dtype if create_graph else gx.dtype), x.data.dtype
-                if gx_dtype is not x_dtype and gx_dtype != x_dtype:  # identity: the cheap common case
-                    gx = (F if create_graph else x.backend.ops).to_dtype(gx, x_dtype)
+                gx = _fit_to_input(fn, x, gx, F if create_graph else x.backend.ops,
+                                   gx.data.dtype if create_graph else gx.dtype)
                 key = id(x)
                 old = grads.get(key)
                 if old is None:

@@ -391,7 +391,8 @@ class MatMul(Function):
 def matmul(input, other):
     if isinstance(input, Tensor) and isinstance(other, Tensor):  # the common 2-D case, checked briefly
         a, b = input.data, other.data
-        if a.ndim == 2 and b.ndim == 2 and a.shape[1] == b.shape[0] and a.dtype == b.dtype:
+        if (input.backend is other.backend and a.ndim == 2 and b.ndim == 2
+                and a.shape[1] == b.shape[0] and a.dtype == b.dtype):
             return MatMul()(input, other)
     if not isinstance(input, Tensor) or not isinstance(other, Tensor):
         ref = input if isinstance(input, Tensor) else other
