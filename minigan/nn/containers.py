@@ -30,6 +30,14 @@ def _position(container, idx, n):
     return idx % n
 
 
+def _number(container, modules):
+    """Register ``modules`` under the names "0", "1", ... (consecutive after a deletion or an
+    insertion, as PyTorch keeps them)."""
+    container._modules.clear()
+    for i, m in enumerate(modules):
+        container._modules[str(i)] = m
+
+
 class Sequential(Module):
     """Apply the child modules in order: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
 
@@ -78,11 +86,7 @@ class Sequential(Module):
         self._renumber()
 
     def _renumber(self):
-        """Keep the names "0", "1", ... consecutive after a deletion or insertion (as PyTorch)."""
-        modules = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(modules):
-            self._modules[str(i)] = m
+        _number(self, list(self._modules.values()))
 
     def append(self, module):
         self.add_module(str(len(self)), _check_module("Sequential", module))
@@ -101,9 +105,7 @@ class Sequential(Module):
         index = index % (n + 1) if index < 0 else index
         modules = list(self._modules.values())
         modules.insert(index, module)
-        self._modules.clear()
-        for i, m in enumerate(modules):
-            self._modules[str(i)] = m
+        _number(self, modules)
         return self
 
     def pop(self, index=-1):
@@ -151,10 +153,7 @@ class ModuleList(Module):
                 del self._modules[key]
         else:
             del self._modules[keys[_position("ModuleList", idx, len(keys))]]
-        modules = list(self._modules.values())
-        self._modules.clear()
-        for i, m in enumerate(modules):
-            self._modules[str(i)] = m
+        _number(self, list(self._modules.values()))
 
     def append(self, module):
         self.add_module(str(len(self)), _check_module("ModuleList", module))
@@ -168,9 +167,7 @@ class ModuleList(Module):
     def insert(self, index, module):
         modules = list(self._modules.values())
         modules.insert(index, _check_module("ModuleList", module))
-        self._modules.clear()
-        for i, m in enumerate(modules):
-            self._modules[str(i)] = m
+        _number(self, modules)
 
     def __iadd__(self, modules):
         return self.extend(modules)
