@@ -39,7 +39,7 @@ import tempfile
 import time
 
 from . import machine as machine_mod
-from .output import out_paths, pyplot, write_csv, write_json
+from .output import add_common_arguments, command_line, out_paths, pyplot, write_csv, write_json
 from .timing import Case, buffer_count, format_time, gflops, matmul_flops, measure_interleaved
 
 DEFAULT_SIZES = (64, 128, 256, 512, 1024, 2048, 4096)
@@ -96,15 +96,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-book", action="store_true", help="skip the book's 600x600 comparison")
     p.add_argument("--python-n", type=int, metavar="N", help="size at which the pure-Python triple "
                    "loop is run and then scaled by (600/N)^3; default 100")
-    p.add_argument("--no-wait-quiet", action="store_true",
-                   help="don't wait for other processes to go quiet before measuring")
-    p.add_argument("--quiet-timeout", type=float, default=30.0, metavar="SECONDS",
-                   help="wait at most this long for quiet before each group (default: %(default)s)")
-    p.add_argument("--quick", action="store_true",
-                   help="tiny sizes and few repeats (a smoke test, for the test suite)")
-    p.add_argument("--out", default=os.path.join("benchmarks", "results"),
-                   help="folder for matmul.json, matmul.csv and matmul.png (default: %(default)s)")
-    p.add_argument("--no-plot", action="store_true", help="don't write the PNG")
+    add_common_arguments(p, "matmul", quiet_timeout=30.0, per="group",
+                         quick_help="tiny sizes and few repeats (a smoke test, for the test suite)")
 
 
 def _settings(args) -> dict:
@@ -740,11 +733,8 @@ def run(args) -> int:
 
 def main(argv=None, default_out=None) -> int:
     """The command line (``argv``); ``default_out`` replaces the default ``--out`` folder."""
-    p = argparse.ArgumentParser(prog="minigan bench matmul", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    add_arguments(p)
-    if default_out:
-        p.set_defaults(out=default_out)
+    p = command_line("minigan bench matmul", __doc__, add_arguments, default_out,
+                     formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--worker", choices=sorted(WORKERS), help=argparse.SUPPRESS)
     p.add_argument("--worker-config", help=argparse.SUPPRESS)
     p.add_argument("--worker-out", help=argparse.SUPPRESS)

@@ -36,7 +36,7 @@ import sys
 import time
 
 from . import machine as machine_mod
-from .output import out_paths, pyplot, write_csv, write_json
+from .output import add_common_arguments, command_line, out_paths, pyplot, write_csv, write_json
 from .timing import Case, measure_interleaved
 
 TARGET_RATIO = 0.25  # issue #2: minigan's fwd+bwd <= 0.25 x PyTorch's time
@@ -55,14 +55,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
     p.add_argument("--profile", action="store_true",
                    help="also print cProfile's view of minigan's fwd+bwd (where the time goes)")
-    p.add_argument("--no-wait-quiet", action="store_true",
-                   help="don't wait for other processes to go quiet before measuring")
-    p.add_argument("--quiet-timeout", type=float, default=30.0, metavar="SECONDS",
-                   help="wait at most this long for quiet before each op (default: %(default)s)")
-    p.add_argument("--quick", action="store_true", help="short samples and few repeats (a smoke test)")
-    p.add_argument("--out", default=os.path.join("benchmarks", "results"),
-                   help="folder for ops.json, ops.csv and ops.png (default: %(default)s)")
-    p.add_argument("--no-plot", action="store_true", help="don't write the PNG")
+    add_common_arguments(p, "ops", quiet_timeout=30.0, per="op",
+                         quick_help="short samples and few repeats (a smoke test)")
 
 
 # ============================================================================== the workloads
@@ -453,11 +447,7 @@ def plot_ops(result, path) -> bool:
 
 def main(argv=None, default_out=None) -> int:
     """The command line (``argv``); ``default_out`` replaces the default ``--out`` folder."""
-    p = argparse.ArgumentParser(prog="minigan bench ops", description=__doc__.split("\n\n")[0])
-    add_arguments(p)
-    if default_out:
-        p.set_defaults(out=default_out)
-    return run(p.parse_args(argv))
+    return run(command_line("minigan bench ops", __doc__, add_arguments, default_out).parse_args(argv))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ skips the PNG with a note.
 """
 from __future__ import annotations
 
+import argparse
 import csv
 import json
 import os
@@ -57,3 +58,24 @@ def pyplot():
 def out_paths(out_dir: str, stem: str) -> dict:
     os.makedirs(out_dir, exist_ok=True)
     return {ext: os.path.join(out_dir, f"{stem}.{ext}") for ext in ("json", "csv", "png")}
+
+
+def add_common_arguments(p, stem: str, quiet_timeout: float, per: str, quick_help: str) -> None:
+    """The options every benchmark shares: waiting for a quiet CPU, --quick, --out, --no-plot."""
+    p.add_argument("--no-wait-quiet", action="store_true",
+                   help="don't wait for other processes to go quiet before measuring")
+    p.add_argument("--quiet-timeout", type=float, default=quiet_timeout, metavar="SECONDS",
+                   help=f"wait at most this long for quiet before each {per} (default: %(default)s)")
+    p.add_argument("--quick", action="store_true", help=quick_help)
+    p.add_argument("--out", default=os.path.join("benchmarks", "results"),
+                   help=f"folder for {stem}.json, {stem}.csv and {stem}.png (default: %(default)s)")
+    p.add_argument("--no-plot", action="store_true", help="don't write the PNG")
+
+
+def command_line(prog: str, doc: str, add_arguments, default_out=None, **parser_options):
+    """The argument parser of one benchmark; ``default_out`` replaces the default ``--out``."""
+    p = argparse.ArgumentParser(prog=prog, description=doc.split("\n\n")[0], **parser_options)
+    add_arguments(p)
+    if default_out:
+        p.set_defaults(out=default_out)
+    return p

@@ -61,7 +61,7 @@ from dataclasses import dataclass
 
 from . import book_models
 from . import machine as machine_mod
-from .output import out_paths, pyplot, write_csv, write_json
+from .output import add_common_arguments, command_line, out_paths, pyplot, write_csv, write_json
 from .timing import Case, CpuMonitor, Timing, calibrate, format_time, time_block, wait_for_quiet
 
 EPOCH_SAMPLES = 60_000
@@ -581,15 +581,8 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--profile-iterations", type=int, metavar="N", help="iterations profiled")
     p.add_argument("--no-profile-misses", action="store_true",
                    help="don't profile the workloads that miss their target (done after a full run)")
-    p.add_argument("--no-wait-quiet", action="store_true",
-                   help="don't wait for other processes to go quiet before measuring")
-    p.add_argument("--quiet-timeout", type=float, default=60.0, metavar="SECONDS",
-                   help="wait at most this long for quiet before each workload (default: %(default)s)")
-    p.add_argument("--quick", action="store_true",
-                   help="tiny iteration counts, no conv_gan unless named (a smoke test, for the tests)")
-    p.add_argument("--out", default=os.path.join("benchmarks", "results"),
-                   help="folder for training.json, training.csv and training.png (default: %(default)s)")
-    p.add_argument("--no-plot", action="store_true", help="don't write the PNG")
+    add_common_arguments(p, "training", quiet_timeout=60.0, per="workload",
+                         quick_help="tiny iteration counts, no conv_gan unless named (a smoke test, for the tests)")
 
 
 def _log(msg, file=None):
@@ -813,11 +806,7 @@ def plot_training(result, path) -> bool:
 
 def main(argv=None, default_out=None) -> int:
     """The command line (``argv``); ``default_out`` replaces the default ``--out`` folder."""
-    p = argparse.ArgumentParser(prog="minigan bench train", description=__doc__.split("\n\n")[0])
-    add_arguments(p)
-    if default_out:
-        p.set_defaults(out=default_out)
-    return run(p.parse_args(argv))
+    return run(command_line("minigan bench train", __doc__, add_arguments, default_out).parse_args(argv))
 
 
 if __name__ == "__main__":
