@@ -173,7 +173,7 @@ class Function:
 
     def backward_composite(self, gy):
         """Second-order path for fused ops: differentiate ``composite`` on the input Tensors."""
-        from . import functional as F
+        F = _tensor_ops()
         inputs = [x if x.requires_grad else x.detach() for x in self.inputs]
         with enable_grad():
             y = self.composite(F, *inputs)

@@ -328,9 +328,9 @@ def tensor(data, dtype=None, device=None, requires_grad=False):
         arr = backend.xp.astype(arr, dtype or data.dtype, copy=True)
     elif isinstance(data, np.ndarray) or isinstance(data, np.generic):
         host = np.asarray(data)
-        B.as_dtype(host.dtype) if dtype is None else None
+        d = dtype or B.as_dtype(host.dtype)  # refuses float16, complex64 ... by name
         backend = B.get_backend(device)
-        arr = _from_host(np.array(host, dtype=dtype or host.dtype, copy=True), dtype or host.dtype, backend)
+        arr = _from_host(np.array(host, dtype=d, copy=True), d, backend)
     elif hasattr(data, "__dlpack__") or type(data).__module__.split(".")[0] in ("cupy", "array_api_strict"):
         src = B.backend_of_array(data)
         backend = B.get_backend(device) if device is not None else src
