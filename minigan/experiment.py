@@ -1,0 +1,293 @@
+"""What an experiment of the book is: its networks, loss, optimiser, seeds and data.
+
+An experiment is a description, not a script: :class:`ClassifierExperiment` and
+:class:`GanExperiment` hold *functions of the framework* (``minigan`` or ``torch``) that
+build the book's networks, loss and optimiser, so one definition serves the command line,
+the examples, the tests (which build the same experiment on PyTorch for parity) and the
+benchmarks. The book's sections fill them in (``minigan.book``); the models beyond the
+book will add their own kinds.
+
+The loops that run an experiment over a dataset are here too, written once:
+:meth:`ClassifierExperiment.fit` and :meth:`GanExperiment.fit`. Both are book-faithful by
+default (batch 1, stored order, BOOK_SPEC section 1.1-1.2); ``batch_size`` and ``shuffle``
+are explicit departures.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+import numpy as np
+
+import minigan
+
+from .training import Network, gan_step, train_step
+
+__all__ = ["ClassifierExperiment", "GanExperiment", "Networks", "batches"]
+
+
+def batches(n: int, *, epochs: int = 1, batch_size: int = 1, shuffle: bool = False,
+            rng: np.random.Generator | None = None, start: int = 0):
+    """Yield ``(epoch, position, index)`` over ``epochs`` passes of a dataset of ``n`` items.
+
+    ``index`` is an ``int`` at batch size 1 (the book's ``for ... in dataset`` loop, in
+    stored order unless ``shuffle``), else an int array of ``batch_size`` indexes (the last
+    batch of an epoch may be smaller). ``start`` skips that many yields (resuming).
+    """
+    if n <= 0:
+        raise ValueError("the dataset is empty: nothing to train on")
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    count = 0
+    for epoch in range(epochs):
+        order = rng.permutation(n) if shuffle else None
+        for position in range(0, n, batch_size):
+            if count >= start:
+                if batch_size == 1:
+                    index = int(order[position]) if shuffle else position
+                else:
+                    index = order[position:position + batch_size] if shuffle else \
+                        np.arange(position, min(position + batch_size, n))
+                yield epoch, position, index
+            count += 1
+
+
+def _to(module, device, dtype):
+    if dtype is not None:
+        module = module.to(dtype)
+    if device is not None:
+        module = module.to(device)
+    return module
+
+
+# ============================================================================== classifiers
+@dataclass(frozen=True)
+class ClassifierExperiment:
+    """A classifier of the book: one network, its loss and optimiser, trained on MNIST.
+
+    ``network(torch)``, ``loss(torch)`` and ``optimiser(torch, parameters)`` build the parts
+    on a framework. ``input_shape`` is the shape one image is viewed as before the network
+    (``(784,)`` for the fully connected ones, ``(1, 1, 28, 28)`` for the CNN).
+    """
+    name: str
+    section: str
+    title: str
+    network: Callable
+    loss: Callable
+    optimiser: Callable
+    book_epochs: int
+    default_epochs: int
+    parameters: int
+    plot_style: str = "bce"
+    book_result: str = ""
+    input_shape: tuple = (784,)
+    kind: str = "classifier"
+
+    def build(self, torch=minigan, device=None, dtype=None) -> Network:
+        module = _to(self.network(torch), device, dtype)
+        return Network(module, self.optimiser(torch, module.parameters()), self.loss(torch),
+                       name=self.name)
+
+    def view(self, images):
+        """One image (784,) or a batch (B, 784) as the network reads it."""
+        if images.ndim == 1:
+            return images.view(*self.input_shape)
+        if self.input_shape == (784,):
+            return images
+        return images.view(images.shape[0], *self.input_shape[1:])
+
+    def fit(self, net: Network, dataset, *, epochs: int = 1, steps: int | None = None,
+            batch_size: int = 1, shuffle: bool = False, rng=None, device=None, dtype=None,
+            on_step=None, start: int = 0) -> int:
+        """Train ``net`` on ``dataset`` (an MnistDataset); returns the iterations run.
+
+        Batch size 1 runs the book's loop: ``net.train(image, target)`` for each item in
+        stored order. ``on_step(iteration, epoch, loss)`` is called after every iteration.
+        """
+        it = start
+        for epoch, _, index in batches(len(dataset), epochs=epochs, batch_size=batch_size,
+                                       shuffle=shuffle, rng=rng, start=start):
+            if steps is not None and it >= steps:
+                break
+            if batch_size == 1:
+                _, image, target = dataset[index]
+            else:
+                _, image, target = dataset.batch(index)
+            image, target = _move(image, device, dtype), _move(target, device, dtype)
+            loss = train_step(net, self.view(image), target)
+            it += 1
+            if on_step is not None:
+                on_step(it, epoch, loss)
+        return it
+
+    def predict(self, module, dataset, *, batch_size: int = 1000, device=None, dtype=None):
+        """Predicted labels of every item (argmax of the 10 outputs), without gradients."""
+        out = []
+        with minigan.no_grad():
+            for start in range(0, len(dataset), batch_size):
+                index = np.arange(start, min(start + batch_size, len(dataset)))
+                _, images, _ = dataset.batch(index)
+                scores = module(self.view(_move(images, device, dtype)))
+                out.append(np.asarray(scores.argmax(dim=1).cpu().numpy()))
+        return np.concatenate(out)
+
+    def accuracy(self, module, dataset, **kwargs) -> float:
+        """Share of ``dataset`` classified right (the book scores the 10,000 test rows)."""
+        return float(np.mean(self.predict(module, dataset, **kwargs) == dataset.labels))
+
+
+def _move(t, device, dtype):
+    if dtype is not None and t.dtype != dtype:
+        t = t.to(dtype)
+    if device is not None:
+        t = t.to(device)
+    return t
+
+
+# ============================================================================== GANs
+@dataclass
+class Networks:
+    """The two networks of a GAN, each with its optimiser, counter and progress list."""
+    D: Network
+    G: Network
+
+
+def randn_seed(size: int):
+    """``generate_random_seed(size)`` (BOOK_SPEC section 2): ``torch.randn(size)``."""
+    def seed(torch, batch=None, device=None):
+        shape = (size,) if batch is None else (batch, size)
+        return torch.randn(*shape, device=device)
+    seed.size = size
+    return seed
+
+
+def rand_seed(size: int):
+    """``generate_random(size)`` (section 2): uniform [0, 1), the first GAN's 1-value seed."""
+    def seed(torch, batch=None, device=None):
+        shape = (size,) if batch is None else (batch, size)
+        return torch.rand(*shape, device=device)
+    seed.size = size
+    return seed
+
+
+@dataclass(frozen=True)
+class GanExperiment:
+    """A GAN of the book: D and G, D's loss (G borrows it), the optimiser, G's seed, data.
+
+    ``seed(torch, batch, device)`` draws G's input; ``noise(torch, device)`` draws the
+    uniform "random image" of the discriminator tests; ``data`` names the real samples'
+    source (``"mnist"``, ``"celeba"``, ``"celeba-crop"`` or ``"pattern"``).
+    ``to_images(output)`` turns G's output (numpy) into (N, C, H, W) pictures in [0, 1].
+    """
+    name: str
+    section: str
+    title: str
+    discriminator: Callable
+    generator: Callable
+    loss: Callable
+    optimiser: Callable
+    seed: Callable
+    noise: Callable
+    data: str
+    image_shape: tuple
+    book_epochs: int
+    default_epochs: int
+    parameters: tuple
+    plot_style: str = "bce"
+    book_result: str = ""
+    per_sample: bool = False   # BatchNorm in training mode: generate one image at a time
+    notes: tuple = field(default=())
+    kind: str = "gan"
+
+    def build(self, torch=minigan, device=None, dtype=None) -> Networks:
+        D = _to(self.discriminator(torch), device, dtype)
+        G = _to(self.generator(torch), device, dtype)
+        return Networks(
+            D=Network(D, self.optimiser(torch, D.parameters()), self.loss(torch), name="D"),
+            G=Network(G, self.optimiser(torch, G.parameters()), None, name="G"))
+
+    def targets(self, torch, batch=None, device=None, dtype=None):
+        """The book's ``FloatTensor([1.0])`` and ``[0.0]`` (shape (1,), or (B, 1) batched)."""
+        shape = (1,) if batch is None else (batch, 1)
+        ones = torch.ones(*shape, device=device)
+        zeros = torch.zeros(*shape, device=device)
+        if dtype is not None:
+            ones, zeros = ones.to(dtype), zeros.to(dtype)
+        return ones, zeros
+
+    def fit(self, nets: Networks, reals, *, epochs: int = 1, steps: int | None = None,
+            batch_size: int = 1, shuffle: bool = False, rng=None, device=None, dtype=None,
+            on_step=None, start: int = 0) -> int:
+        """Run the book's GAN loop (section 1.7) over ``reals``; returns the iterations run.
+
+        ``reals`` is a dataset whose item (or ``batch(indexes)``) gives real samples through
+        :meth:`real`. ``on_step(iteration, epoch, losses)`` is called after each iteration.
+        """
+        batched = batch_size > 1
+        ones, zeros = self.targets(minigan, None, device, dtype)
+        it = start
+        for epoch, _, index in batches(len(reals), epochs=epochs, batch_size=batch_size,
+                                       shuffle=shuffle, rng=rng, start=start):
+            if steps is not None and it >= steps:
+                break
+            if batched:
+                real = _move(self.real_batch(reals, index), device, dtype)
+                n = real.shape[0]
+                if ones.shape[0] != n or ones.ndim != 2:
+                    ones, zeros = self.targets(minigan, n, device, dtype)
+                seed_a = _move(self.seed(minigan, n, device), None, dtype)
+                seed_b = _move(self.seed(minigan, n, device), None, dtype)
+            else:
+                real = _move(self.real(reals[index]), device, dtype)
+                seed_a = _move(self.seed(minigan, None, device), None, dtype)
+                seed_b = _move(self.seed(minigan, None, device), None, dtype)
+            losses = gan_step(nets.D, nets.G, real, seed_a, seed_b, ones, zeros)
+            it += 1
+            if on_step is not None:
+                on_step(it, epoch, losses)
+        return it
+
+    def real(self, item):
+        """The real sample in a dataset item: MNIST items are (label, image, target)."""
+        return item[1] if isinstance(item, tuple) else item
+
+    def real_batch(self, dataset, index):
+        if not hasattr(dataset, "batch"):
+            raise ValueError(f"{self.name}: --batch-size > 1 needs a dataset with batches "
+                             f"(MNIST); {type(dataset).__name__} gives one sample at a time")
+        return dataset.batch(index)[1]
+
+    def generate(self, G_module, seeds):
+        """G's outputs for a (N, size) batch of seeds, as (N, C, H, W) numpy images in [0, 1].
+
+        Networks with BatchNorm in training mode (the book never calls ``eval()``) are fed
+        one seed at a time, as the book draws its pictures.
+        """
+        with minigan.no_grad():
+            if self.per_sample:
+                outs = [np.asarray(G_module(s).cpu().numpy()) for s in seeds]
+                out = np.stack(outs)
+            else:
+                out = np.asarray(G_module(seeds).cpu().numpy())
+        return self.to_images(out)
+
+    def to_images(self, out):
+        """G's raw output (N, ...) as (N, C, H, W) float32 images."""
+        n = out.shape[0]
+        c, h, w = self.image_shape
+        if out.shape[1:] == (h, w, c):        # HWC (the FC CelebA GAN)
+            out = out.transpose(0, 3, 1, 2)
+        return np.ascontiguousarray(out.reshape(n, c, h, w), dtype=np.float32)
+
+    def sample(self, G_module, count: int, device=None):
+        """``count`` images from fresh seeds (minigan's RNG): (N, C, H, W) in [0, 1]."""
+        seeds = self.seed(minigan, count, device)
+        return self.generate(G_module, seeds)
+
+
+def epochs_for(steps: int | None, epochs: int, n: int, batch_size: int) -> int:
+    """Enough epochs to run ``steps`` iterations (``steps`` wins over ``epochs``)."""
+    if steps is None:
+        return epochs
+    return max(1, math.ceil(steps * batch_size / max(n, 1)))

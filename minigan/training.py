@@ -1,0 +1,101 @@
+"""The book's training steps, written once (BOOK_SPEC sections 1.6 and 1.7).
+
+Every network in the book is a class that holds its layers, **its own optimiser**, (for a
+discriminator or classifier) **its loss function**, a ``counter`` and a ``progress`` list,
+and whose ``train`` method does one step on one sample. minigan keeps ``nn.Module.train``'s
+meaning, so that bundle is :class:`Network` here and the steps are plain functions:
+
+* :func:`train_step` - the book's ``D.train(inputs, targets)`` (and every classifier's):
+  forward, loss, ``counter += 1``, record the loss every 10th call, ``zero_grad``,
+  ``backward``, ``step``.
+* :func:`generator_step` - the book's ``G.train(D, inputs, targets)``: G's output goes
+  through D, the loss is **D's** loss function, backward runs through D into G, and only
+  G's optimiser steps (D is left with gradients it zeroes at its next step).
+* :func:`gan_step` - one iteration of every GAN notebook (section 1.7): D on the real
+  sample (target 1), D on a detached fake from a fresh seed (target 0), G through D with a
+  *new* seed (target 1).
+
+Nothing here imports a framework: the functions only call methods that PyTorch and minigan
+share (``module(x)``, ``loss.backward()``, ``optimiser.step()`` ...), so the very same step
+drives a PyTorch copy of a model in the parity tests and in ``minigan bench train``.
+
+The side effect the book never mentions (section 1.6): D is trained twice per GAN step and
+records every 10th call, so its counter is even only on the fake call and **D's progress list
+holds only its losses on fake samples**. Keeping the counter exactly as the book does keeps
+that quirk, and the loss plots look like the book's.
+"""
+from __future__ import annotations
+
+__all__ = ["Network", "train_step", "generator_step", "gan_step", "RECORD_EVERY"]
+
+#: The book appends ``loss.item()`` to ``progress`` when ``counter % 10 == 0`` (section 1.6).
+RECORD_EVERY = 10
+
+
+class Network:
+    """A network as the book's classes hold it: layers, optimiser, loss, counter, progress.
+
+    ``module`` is any ``nn.Module`` (minigan's or PyTorch's); ``loss_function`` is ``None``
+    for a generator, which borrows its discriminator's (section 1.4).
+    """
+
+    def __init__(self, module, optimiser, loss_function=None, name: str = ""):
+        self.module = module
+        self.optimiser = optimiser
+        self.loss_function = loss_function
+        self.name = name
+        self.counter = 0
+        self.progress: list[float] = []
+
+    def __call__(self, inputs):
+        return self.module(inputs)
+
+    def parameters(self):
+        return self.module.parameters()
+
+    def record(self, loss) -> None:
+        """``counter += 1``; every 10th call append ``loss.item()`` (section 1.6)."""
+        self.counter += 1
+        if self.counter % RECORD_EVERY == 0:
+            self.progress.append(loss.item())
+
+    def __repr__(self):
+        return (f"Network({self.name or type(self.module).__name__}, counter={self.counter}, "
+                f"{len(self.progress)} progress points)")
+
+
+def _descend(net: Network, loss) -> None:
+    net.optimiser.zero_grad()
+    loss.backward()
+    net.optimiser.step()
+
+
+def train_step(net: Network, inputs, targets):
+    """One step of a discriminator or classifier: the book's ``D.train(inputs, targets)``."""
+    loss = net.loss_function(net.module(inputs), targets)
+    net.record(loss)
+    _descend(net, loss)
+    return loss
+
+
+def generator_step(G: Network, D: Network, inputs, targets):
+    """One step of a generator: the book's ``G.train(D, inputs, targets)`` (section 1.7, 3)."""
+    loss = D.loss_function(D.module(G.module(inputs)), targets)
+    G.record(loss)
+    _descend(G, loss)
+    return loss
+
+
+def gan_step(D: Network, G: Network, real, seed_a, seed_b, ones, zeros):
+    """One iteration of the book's GAN loop, for one real sample (section 1.7).
+
+    1. ``D.train(real, 1.0)``;
+    2. ``D.train(G.forward(seed_a).detach(), 0.0)`` - no gradient reaches G;
+    3. ``G.train(D, seed_b, 1.0)`` - a new seed; only G's optimiser steps.
+
+    Returns the three losses (tensors) in that order.
+    """
+    loss_real = train_step(D, real, ones)
+    loss_fake = train_step(D, G.module(seed_a).detach(), zeros)
+    loss_g = generator_step(G, D, seed_b, ones)
+    return loss_real, loss_fake, loss_g
