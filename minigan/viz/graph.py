@@ -15,7 +15,7 @@ from __future__ import annotations
 import shutil
 import subprocess
 
-from .tensor import Tensor
+from ..tensor import Tensor
 
 
 def _tensor_label(t: Tensor, names):
