@@ -2,15 +2,17 @@
 
 ::
 
-    minigan bench matmul [--sizes ...] [--dtypes ...] [--quick]   matrix products, CPU vs GPU
-    minigan bench ops [--quick]                                   per-op overhead at batch 1
-    minigan bench train [--workloads ...] [--quick] [--profile W]  the book's training loops vs PyTorch
+    minigan train NAME [--data ...] [--epochs N] [--steps N] [--out DIR]   train a book model
+    minigan sample MODEL.npz --count N --out FILE.png|.npz                 draw from a generator
+    minigan seeds MODEL.npz --out DIR                                      the seed experiments
+    minigan eval MODEL.npz [--data ...]                                    accuracy / class coverage
+    minigan data pack-celeba SRC OUT.h5 [--limit N]                        CelebA into the book's HDF5
+    minigan bench matmul|ops|train                                         benchmarks vs NumPy, PyTorch
 
-Commands come in groups (``bench`` now; ``train`` for the book's GANs later). A command is a
-module with ``add_arguments(parser)`` and ``run(args) -> exit status`` and a line in
-:data:`COMMANDS`; its module is imported only when the parser is built, and the modules import
-their heavy dependencies (torch, pandas, matplotlib) only when they run. Adding
-``minigan bench train`` is one line below plus its module.
+A command is a module with ``add_arguments(parser)`` and ``run(args) -> exit status`` and a
+line in :data:`COMMANDS` (alone, or in a group such as ``bench``); its module is imported only
+when the parser is built, and the modules import their heavy dependencies (torch, pandas,
+matplotlib) only when they run.
 """
 from __future__ import annotations
 
@@ -18,8 +20,19 @@ import argparse
 import importlib
 import sys
 
-# group -> (help of the group, {command: (module, help)})
+# command -> (module, help), or group -> (help of the group, {command: (module, help)})
 COMMANDS = {
+    "train": ("minigan.commands.train",
+              "train one of the book's models on real data; writes weights, loss plots, samples, GIF"),
+    "sample": ("minigan.commands.sample", "draw images from a trained generator (PNG grid or .npz)"),
+    "seeds": ("minigan.commands.seeds",
+              "the book's seed experiments: interpolation, sum, difference, product of two seeds"),
+    "eval": ("minigan.commands.evaluate",
+             "score a model: classifier accuracy, or class coverage of a digit generator"),
+    "data": ("prepare data sets in the book's formats", {
+        "pack-celeba": ("minigan.commands.pack_celeba",
+                        "pack CelebA's img_align_celeba.zip (or a folder of images) into the book's HDF5"),
+    }),
     "bench": ("run a benchmark and write its results (JSON, CSV, PNG) to benchmarks/results/", {
         "matmul": ("minigan.bench.matmul",
                    "matrix-product GFLOP/s: minigan vs NumPy/torch/CuPy, CPU vs GPU, the book's 600x600"),
@@ -40,22 +53,29 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"minigan {__version__}")
     groups = parser.add_subparsers(dest="group", metavar="COMMAND")
     groups.required = True
-    for group, (group_help, commands) in COMMANDS.items():
-        gp = groups.add_parser(group, help=group_help, description=group_help)
-        sub = gp.add_subparsers(dest="command", metavar=group.upper())
-        sub.required = True
-        for name, (module_name, help_text) in commands.items():
-            try:
-                module = importlib.import_module(module_name)
-            except Exception as e:  # one broken command must not take the others down
-                cp = sub.add_parser(name, help=f"{help_text} [unavailable: {type(e).__name__}]")
-                cp.set_defaults(_run=_unavailable(f"{group} {name}", module_name, e))
-                continue
-            cp = sub.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip(),
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-            module.add_arguments(cp)
-            cp.set_defaults(_run=module.run)
+    for name, (first, second) in COMMANDS.items():
+        if isinstance(second, dict):  # a group: minigan bench matmul ...
+            gp = groups.add_parser(name, help=first, description=first)
+            sub = gp.add_subparsers(dest="command", metavar=name.upper())
+            sub.required = True
+            for command, (module_name, help_text) in second.items():
+                _add_command(sub, command, module_name, help_text, f"{name} {command}")
+        else:
+            _add_command(groups, name, first, second, name)
     return parser
+
+
+def _add_command(subparsers, name, module_name, help_text, full_name):
+    try:
+        module = importlib.import_module(module_name)
+    except Exception as e:  # one broken command must not take the others down
+        cp = subparsers.add_parser(name, help=f"{help_text} [unavailable: {type(e).__name__}]")
+        cp.set_defaults(_run=_unavailable(full_name, module_name, e))
+        return
+    cp = subparsers.add_parser(name, help=help_text, description=(module.__doc__ or help_text).strip(),
+                               formatter_class=argparse.RawDescriptionHelpFormatter)
+    module.add_arguments(cp)
+    cp.set_defaults(_run=module.run)
 
 
 def _unavailable(command, module_name, error):

@@ -82,6 +82,7 @@ class ClassifierExperiment:
     plot_style: str = "bce"
     book_result: str = ""
     input_shape: tuple = (784,)
+    per_sample: bool = False   # BatchNorm in training mode: score one image at a time (1.5)
     kind: str = "classifier"
 
     def build(self, torch=minigan, device=None, dtype=None) -> Network:
@@ -105,6 +106,9 @@ class ClassifierExperiment:
         Batch size 1 runs the book's loop: ``net.train(image, target)`` for each item in
         stored order. ``on_step(iteration, epoch, loss)`` is called after every iteration.
         """
+        if self.per_sample and batch_size != 1:
+            raise ValueError(f"{self.name} views each image as {self.input_shape} (the book's "
+                             f"batch of one); --batch-size {batch_size} is not supported")
         it = start
         for epoch, _, index in batches(len(dataset), epochs=epochs, batch_size=batch_size,
                                        shuffle=shuffle, rng=rng, start=start):
@@ -122,9 +126,18 @@ class ClassifierExperiment:
         return it
 
     def predict(self, module, dataset, *, batch_size: int = 1000, device=None, dtype=None):
-        """Predicted labels of every item (argmax of the 10 outputs), without gradients."""
+        """Predicted labels of every item (argmax of the 10 outputs), without gradients.
+
+        A ``per_sample`` network (BatchNorm in training mode) sees one image at a time, as
+        the book scores its test set; the others see batches.
+        """
         out = []
         with minigan.no_grad():
+            if self.per_sample:
+                for i in range(len(dataset)):
+                    scores = module(self.view(_move(dataset[i][1], device, dtype)))
+                    out.append(int(scores.argmax().item()))
+                return np.asarray(out)
             for start in range(0, len(dataset), batch_size):
                 index = np.arange(start, min(start + batch_size, len(dataset)))
                 _, images, _ = dataset.batch(index)

@@ -10,6 +10,10 @@ mnist-gan-v1           mnist_gan.MNIST_GAN_V1      2.3 the first MNIST GAN (4.07
 mnist-gan              mnist_gan.MNIST_GAN         2.3 the improved MNIST GAN (4.08)
 (seed experiments)     seed_experiments            2.3 seeds: interpolation, sum ... (4.09)
 celeba-gan             celeba_gan.CELEBA_GAN       2.4 the fully connected CelebA GAN (4.12)
+cnn-classifier         cnn_classifier.CNN          3.1 the MNIST CNN classifier (4.13)
+conv-celeba-gan        conv_celeba_gan.            3.1 the convolutional CelebA GAN (4.14)
+                       CONV_CELEBA_GAN
+conv-celeba-gan-gelu   ...CONV_CELEBA_GAN_GELU     3.1 the same with GELU (4.15)
 =====================  ==========================  ==========================================
 
 Every network is a function of the framework (``discriminator(torch=minigan)``), so the same
@@ -28,6 +32,9 @@ _REGISTRY = {
     "mnist-gan-v1": ("mnist_gan", "MNIST_GAN_V1"),
     "mnist-gan": ("mnist_gan", "MNIST_GAN"),
     "celeba-gan": ("celeba_gan", "CELEBA_GAN"),
+    "cnn-classifier": ("cnn_classifier", "CNN"),
+    "conv-celeba-gan": ("conv_celeba_gan", "CONV_CELEBA_GAN"),
+    "conv-celeba-gan-gelu": ("conv_celeba_gan", "CONV_CELEBA_GAN_GELU"),
 }
 
 NAMES = tuple(_REGISTRY)

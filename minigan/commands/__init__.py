@@ -1,0 +1,32 @@
+"""The ``minigan`` command's subcommands: one module each, with ``add_arguments(parser)`` and
+``run(args) -> exit status``; :mod:`minigan.cli` lists them.
+
+Bad input (a missing or malformed data file, a model file of the wrong kind) ends a command
+with one short line naming the file and the problem, and exit status 2 - not a traceback.
+"""
+from __future__ import annotations
+
+import sys
+
+
+def fail(command: str, message: str) -> int:
+    """Print ``minigan COMMAND: MESSAGE`` to stderr; return the exit status 2."""
+    print(f"minigan {command}: {message}", file=sys.stderr)
+    return 2
+
+
+def bad_input_errors() -> tuple:
+    """The exception types that mean "the user's file or argument is wrong"."""
+    from ..data import DataError
+    from ..modelfile import ModelFileError
+    from ..serialization import CheckpointError
+    return DataError, ModelFileError, CheckpointError, FileNotFoundError
+
+
+def run_reporting(command: str, fn, *args, **kwargs) -> int:
+    """``fn(*args, **kwargs)``; 0 when it returns, 2 (and one line) on bad input."""
+    try:
+        fn(*args, **kwargs)
+    except bad_input_errors() as e:
+        return fail(command, str(e))
+    return 0

@@ -1,0 +1,50 @@
+"""Train one of the book's models on real data and write its weights, pictures and numbers.
+
+Examples::
+
+    minigan train mnist-gan                          # the bundled real MNIST sample, ~minutes
+    minigan train classifier-improved --data fashion-mnist
+    minigan train pattern1010 --out runs/1010
+    minigan train mnist-gan --data mnist_train.csv --epochs 4     # the book's full run
+    minigan train celeba-gan --data celeba_aligned_small.h5
+
+Book-faithful by default: one sample at a time, in stored order, PyTorch's defaults.
+``--batch-size`` and ``--shuffle`` are departures, printed and recorded in config.json.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+
+from . import fail, run_reporting
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    from .. import book
+    parser.add_argument("name", choices=book.NAMES, metavar="NAME",
+                        help="the model: " + ", ".join(book.NAMES))
+    parser.add_argument("--data", default=None,
+                        help="real data: a book CSV (mnist_train.csv), an IDX folder, 'fashion-mnist', "
+                             "or a CelebA HDF5 file; default: the bundled real MNIST sample")
+    parser.add_argument("--epochs", type=int, default=None, help="passes over the data (default: the model's)")
+    parser.add_argument("--steps", type=int, default=None, help="stop after N iterations")
+    parser.add_argument("--seed", type=int, default=0, help="seeds minigan's RNG and Python's random")
+    parser.add_argument("--out", default=None, help="output folder (default: runs/NAME)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
+    parser.add_argument("--batch-size", type=int, default=1, help="samples per step (the book: 1)")
+    parser.add_argument("--shuffle", action="store_true", help="shuffle every epoch (the book: stored order)")
+    parser.add_argument("--no-gif", action="store_true", help="skip the training GIF")
+    parser.add_argument("--quiet", action="store_true", help="no progress bar or messages")
+
+
+def run(args) -> int:
+    from .. import book
+    from ..runs import RunOptions, train
+    experiment = book.get(args.name)
+    options = RunOptions(data=args.data, epochs=args.epochs, steps=args.steps, seed=args.seed,
+                         out=args.out or f"runs/{args.name}", device=args.device,
+                         batch_size=args.batch_size, shuffle=args.shuffle, quiet=args.quiet,
+                         gif=not args.no_gif, argv=["minigan", *sys.argv[1:]])
+    if options.batch_size < 1:
+        return fail("train", f"--batch-size must be at least 1, got {options.batch_size}")
+    return run_reporting("train", train, experiment, options)

@@ -1,0 +1,279 @@
+"""One training run of an experiment, start to finish: what ``minigan train NAME`` does.
+
+:func:`train` seeds every random source, loads the data, builds the networks, runs the
+experiment's loop under a progress bar with live losses, and writes into the output folder:
+
+==================  ===========================================================================
+``model.npz``       the final weights (``minigan sample / seeds / eval`` read it)
+``config.json``     the resolved settings, the data source and every departure from the book
+``metrics.json``    the numbers: accuracy, final losses, class coverage of generated digits ...
+``loss*.png``       the book's loss plots (BOOK_SPEC section 1.8)
+``samples.png``     a grid of generated images (GANs), ``samples_book.png`` the book's 2 x 3
+``training.gif``    a fixed set of seeds drawn every few hundred iterations: G learning
+==================  ===========================================================================
+
+Departures from the book (batches, shuffling, a step limit) are printed and recorded.
+"""
+from __future__ import annotations
+
+import json
+import os
+import platform
+import random
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+
+import minigan
+
+from .experiment import epochs_for
+from .modelfile import save_model
+
+__all__ = ["RunOptions", "train", "load_real_data"]
+
+#: Images in the GIF and the samples grid.
+FRAMES = 30
+GRID_SEEDS = 64
+
+
+@dataclass
+class RunOptions:
+    data: str | None = None
+    epochs: int | None = None          # None: the experiment's default
+    steps: int | None = None           # stop after this many iterations
+    seed: int = 0
+    out: str = "runs/NAME"
+    device: str = "cpu"
+    batch_size: int = 1
+    shuffle: bool = False
+    quiet: bool = False
+    gif: bool = True
+    argv: list = field(default_factory=list)
+
+
+def _say(options, *parts):
+    if not options.quiet:
+        print(*parts, flush=True)
+
+
+def departures(experiment, options) -> list[str]:
+    """Every way this run differs from the book's notebook, in words."""
+    out = []
+    if options.batch_size != 1:
+        out.append(f"batch size {options.batch_size} (the book trains one sample at a time)")
+    if options.shuffle:
+        out.append("shuffled each epoch (the book reads the data in stored order)")
+    if options.steps is not None:
+        out.append(f"stopped after {options.steps} iterations (--steps)")
+    epochs = options.epochs or experiment.default_epochs
+    if epochs != experiment.book_epochs and options.steps is None:
+        out.append(f"{epochs} epochs (the book: {experiment.book_epochs})")
+    if options.device != "cpu":
+        out.append(f"device {options.device}")
+    return out
+
+
+def load_real_data(experiment, data, split="train"):
+    """The real samples an experiment trains on (``--data``; None = the bundled sample)."""
+    if experiment.data == "pattern":
+        from .book.pattern1010 import ITERATIONS, PatternSource
+        return PatternSource(ITERATIONS)
+    if experiment.data in ("celeba", "celeba-crop"):
+        from .data import CelebADataset, DataError
+        if data is None:
+            raise DataError(
+                f"{experiment.name} trains on CelebA faces, which minigan cannot ship: download "
+                "img_align_celeba.zip (torchvision.datasets.CelebA(root='.', download=True), or "
+                "the CelebA site), pack it the book's way with `minigan data pack-celeba "
+                "celeba/img_align_celeba.zip celeba_aligned_small.h5 --limit 20000`, then pass "
+                "--data celeba_aligned_small.h5")
+        return CelebADataset(data, crop=128 if experiment.data == "celeba-crop" else None)
+    from .data import load_mnist
+    return load_mnist(data, split=split)
+
+
+def _seed_everything(seed: int):
+    minigan.manual_seed(seed)
+    random.seed(seed)          # the book's generate_real() and one-hot labels use it
+    return np.random.default_rng(seed)
+
+
+def _progress_bar(total, options, desc):
+    from tqdm import tqdm
+    return tqdm(total=total, desc=desc, unit="it", mininterval=0.5, smoothing=0.05,
+                disable=options.quiet, file=sys.stderr, dynamic_ncols=True)
+
+
+def _tail_mean(values, n=100):
+    return float(np.mean(values[-n:])) if values else None
+
+
+def _write_json(path, obj):
+    with open(path, "w") as f:
+        json.dump(obj, f, indent=2, default=str)
+        f.write("\n")
+
+
+def _base_config(experiment, options, dataset):
+    return {
+        "experiment": experiment.name, "section": experiment.section, "title": experiment.title,
+        "data": getattr(dataset, "source", type(dataset).__name__), "data_items": len(dataset),
+        "epochs": options.epochs or experiment.default_epochs, "book_epochs": experiment.book_epochs,
+        "steps": options.steps, "batch_size": options.batch_size, "shuffle": options.shuffle,
+        "seed": options.seed, "device": options.device,
+        "departures": departures(experiment, options),
+        "minigan": minigan.__version__, "python": platform.python_version(),
+        "numpy": np.__version__, "command": " ".join(options.argv) or None,
+    }
+
+
+def train(experiment, options: RunOptions) -> dict:
+    """Run ``experiment`` with ``options``; write the outputs; return metrics.json's content."""
+    os.makedirs(options.out, exist_ok=True)
+    rng = _seed_everything(options.seed)
+    dataset = load_real_data(experiment, options.data, "train")
+    config = _base_config(experiment, options, dataset)
+    _say(options, f"minigan train {experiment.name}: {experiment.title} - book section {experiment.section}")
+    _say(options, f"  data: {config['data']} ({len(dataset):,} items)")
+    for d in config["departures"]:
+        _say(options, f"  departure from the book: {d}")
+    if experiment.kind == "classifier":
+        metrics = _train_classifier(experiment, options, dataset, rng, config)
+    else:
+        metrics = _train_gan(experiment, options, dataset, rng, config)
+    _write_json(os.path.join(options.out, "config.json"), config)
+    _write_json(os.path.join(options.out, "metrics.json"), metrics)
+    _say(options, f"  wrote {options.out}/: " + ", ".join(sorted(os.listdir(options.out))))
+    return metrics
+
+
+# ============================================================================== classifiers
+def _train_classifier(experiment, options, dataset, rng, config):
+    from . import viz
+    net = experiment.build(device=options.device)
+    epochs = epochs_for(options.steps, options.epochs or experiment.default_epochs,
+                        len(dataset), options.batch_size)
+    total = epochs * -(-len(dataset) // options.batch_size)
+    total = min(total, options.steps) if options.steps else total
+    bar = _progress_bar(total, options, experiment.name)
+
+    def on_step(it, epoch, loss):
+        bar.update(1)
+        if it % 500 == 0 and net.progress:
+            bar.set_postfix(epoch=epoch + 1, loss=f"{net.progress[-1]:.4f}", refresh=False)
+
+    start = time.perf_counter()
+    iterations = experiment.fit(net, dataset, epochs=epochs, steps=options.steps,
+                                batch_size=options.batch_size, shuffle=options.shuffle, rng=rng,
+                                device=options.device, on_step=on_step)
+    seconds = time.perf_counter() - start
+    bar.close()
+    test = load_real_data(experiment, options.data, "test")
+    accuracy = experiment.accuracy(net.module, test, device=options.device)
+    train_accuracy = experiment.accuracy(net.module, dataset, device=options.device)
+    config["test_data"] = test.source
+    save_model(os.path.join(options.out, "model.npz"), experiment, {"classifier": net.module}, config)
+    viz.plot_progress(net.progress, os.path.join(options.out, "loss.png"), style=experiment.plot_style,
+                      title=f"{experiment.name}: loss every 10th step")
+    _say(options, f"  test accuracy {accuracy:.4f} on {len(test):,} test items "
+                  f"(train {train_accuracy:.4f}); book: {experiment.book_result}")
+    return {"experiment": experiment.name, "iterations": iterations, "seconds": round(seconds, 2),
+            "ms_per_iteration": round(1000 * seconds / max(iterations, 1), 4),
+            "test_accuracy": accuracy, "test_items": len(test), "train_accuracy": train_accuracy,
+            "final_loss_mean_last_100": _tail_mean(net.progress), "book": experiment.book_result}
+
+
+# ============================================================================== GANs
+def _train_gan(experiment, options, dataset, rng, config):
+    from . import viz
+    from .book import pattern1010
+    display_seeds = experiment.seed(minigan, GRID_SEEDS if experiment.image_shape[1] <= 64 else 16,
+                                    options.device)
+    nets = experiment.build(device=options.device)
+    epochs = epochs_for(options.steps, options.epochs or experiment.default_epochs,
+                        len(dataset), options.batch_size)
+    per_epoch = -(-len(dataset) // options.batch_size)
+    total = min(epochs * per_epoch, options.steps) if options.steps else epochs * per_epoch
+    is_pattern = experiment.data == "pattern"
+    frame_every = max(1, total // FRAMES)
+    frames, snapshots = [], []
+    half = pattern1010.half_seed(minigan, None, options.device)
+    bar = _progress_bar(total, options, experiment.name)
+
+    def frame():
+        images = experiment.generate(nets.G.module, display_seeds[:25])
+        frames.append(viz.to_uint8_image(viz.make_grid(images, nrow=5, padding=2, pad_value=1.0)))
+
+    def on_step(it, epoch, losses):
+        bar.update(1)
+        if is_pattern:
+            if (it - 1) % pattern1010.SNAPSHOT_EVERY == 0:   # the book's i = 0, 1000, ... 9000
+                with minigan.no_grad():
+                    snapshots.append(np.asarray(nets.G.module(half).cpu().numpy()).tolist())
+        elif options.gif and it % frame_every == 0:
+            frame()
+        if it % 500 == 0 and nets.D.progress and nets.G.progress:
+            bar.set_postfix(epoch=epoch + 1, D=f"{nets.D.progress[-1]:.3f}",
+                            G=f"{nets.G.progress[-1]:.3f}", refresh=False)
+
+    if options.gif and not is_pattern:
+        frame()
+    start = time.perf_counter()
+    iterations = experiment.fit(nets, dataset, epochs=epochs, steps=options.steps,
+                                batch_size=options.batch_size, shuffle=options.shuffle, rng=rng,
+                                device=options.device, on_step=on_step)
+    seconds = time.perf_counter() - start
+    bar.close()
+    out = options.out
+    save_model(os.path.join(out, "model.npz"), experiment, {"D": nets.D.module, "G": nets.G.module}, config)
+    viz.plot_gan_progress(nets.D.progress, nets.G.progress, os.path.join(out, "losses.png"),
+                          style=experiment.plot_style, title=experiment.name)
+    metrics = {"experiment": experiment.name, "iterations": iterations, "seconds": round(seconds, 2),
+               "ms_per_iteration": round(1000 * seconds / max(iterations, 1), 4),
+               "d_loss_mean_last_100": _tail_mean(nets.D.progress),
+               "g_loss_mean_last_100": _tail_mean(nets.G.progress),
+               "d_progress_points": len(nets.D.progress), "g_progress_points": len(nets.G.progress),
+               "book": experiment.book_result}
+    _say(options, f"  {iterations:,} iterations in {seconds:.1f} s; D loss ~ "
+                  f"{metrics['d_loss_mean_last_100']:.4f}, G loss ~ {metrics['g_loss_mean_last_100']:.4f} "
+                  "(mean of the last 100 points)")
+    if is_pattern:
+        with minigan.no_grad():
+            final = np.asarray(nets.G.module(half).cpu().numpy()).tolist()
+        metrics["final_g_half"] = final
+        metrics["snapshots"] = snapshots
+        viz.plot_pattern_snapshots(snapshots, os.path.join(out, "snapshots.png"))
+        _say(options, "  final G(0.5) = [" + ", ".join(f"{v:.4f}" for v in final) + "]; book: "
+                      + experiment.book_result)
+        return metrics
+    samples = experiment.generate(nets.G.module, display_seeds)
+    viz.save_image(minigan.tensor(samples), os.path.join(out, "samples.png"), nrow=8, pad_value=1.0)
+    viz.plot_images(samples[:6], os.path.join(out, "samples_book.png"))
+    if options.gif and frames:
+        frame()
+        viz.save_gif(frames, os.path.join(out, "training.gif"), duration_ms=150)
+    if experiment.data == "mnist" and _is_digits(dataset):
+        metrics["mode_collapse"] = judge_generator(experiment, nets.G.module, device=options.device)
+        mc = metrics["mode_collapse"]
+        _say(options, f"  1,000 samples judged: {mc['classes_covered']} of 10 digit classes, largest "
+                      f"class {mc['largest_class']} at {mc['largest_share']:.1%}, "
+                      f"entropy {mc['entropy_bits']:.2f} of 3.32 bits")
+    return metrics
+
+
+def _is_digits(dataset):
+    classes = getattr(dataset, "classes", None)
+    return classes is None or list(classes) == [str(i) for i in range(10)]
+
+
+def judge_generator(experiment, G_module, count: int = 1000, device=None) -> dict:
+    """Class coverage of ``count`` generated digits, judged by the shipped classifier."""
+    from . import metrics
+    images = experiment.sample(G_module, count, device)
+    return metrics.mode_collapse_report(images)
+
+
+def options_dict(options: RunOptions) -> dict:
+    return asdict(options)
