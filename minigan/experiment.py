@@ -261,6 +261,26 @@ class GanExperiment:
                 on_step(it, epoch, losses)
         return it
 
+    def discriminator_test(self, D: Network, reals, *, epochs: int = 1, steps: int | None = None,
+                           device=None, dtype=None, on_step=None) -> int:
+        """The book's first experiment with every GAN: can D alone learn real from noise?
+
+        For each real sample, ``D.train(real, 1.0)`` then ``D.train(noise, 0.0)`` with the
+        experiment's uniform "random image" (BOOK_SPEC 4.06, 4.07, 4.08 ...). Returns the
+        iterations run; afterwards D should answer near 1 for real samples and near 0 for noise.
+        """
+        ones, zeros = self.targets(minigan, None, device, dtype)
+        it = 0
+        for epoch, _, index in batches(len(reals), epochs=epochs):
+            if steps is not None and it >= steps:
+                break
+            train_step(D, _move(self.real(reals[index]), device, dtype), ones)
+            train_step(D, _move(self.noise(minigan, device), None, dtype), zeros)
+            it += 1
+            if on_step is not None:
+                on_step(it, epoch, None)
+        return it
+
     def real(self, item):
         """The real sample in a dataset item: MNIST items are (label, image, target)."""
         return item[1] if isinstance(item, tuple) else item

@@ -50,6 +50,7 @@ class RunOptions:
     shuffle: bool = False
     quiet: bool = False
     gif: bool = True
+    discriminator_test: bool = False   # train D alone on real vs noise (the book's D test)
     argv: list = field(default_factory=list)
 
 
@@ -141,6 +142,8 @@ def train(experiment, options: RunOptions) -> dict:
         _say(options, f"  departure from the book: {d}")
     if experiment.kind == "classifier":
         metrics = _train_classifier(experiment, options, dataset, rng, config)
+    elif options.discriminator_test:
+        metrics = _discriminator_test(experiment, options, dataset, config)
     else:
         metrics = _train_gan(experiment, options, dataset, rng, config)
     _write_json(os.path.join(options.out, "config.json"), config)
@@ -186,6 +189,33 @@ def _train_classifier(experiment, options, dataset, rng, config):
 
 
 # ============================================================================== GANs
+def _discriminator_test(experiment, options, dataset, config):
+    """D alone, real (1) against uniform noise (0): the test before each GAN of the book."""
+    from . import viz
+    nets = experiment.build(device=options.device)
+    D = nets.D
+    epochs = options.epochs or 1
+    total = min(epochs * len(dataset), options.steps) if options.steps else epochs * len(dataset)
+    bar = _progress_bar(total, options, f"{experiment.name} D test")
+    start = time.perf_counter()
+    iterations = experiment.discriminator_test(D, dataset, epochs=epochs, steps=options.steps,
+                                               device=options.device,
+                                               on_step=lambda *a: bar.update(1))
+    seconds = time.perf_counter() - start
+    bar.close()
+    viz.plot_progress(D.progress, os.path.join(options.out, "loss_d_test.png"), style=experiment.plot_style,
+                      title=f"{experiment.name}: discriminator test")
+    with minigan.no_grad():
+        real = [float(D(experiment.real(dataset[i])).item()) for i in range(4)]
+        noise = [float(D(experiment.noise(minigan, options.device)).item()) for _ in range(4)]
+    config["discriminator_test"] = True
+    _say(options, "  D(real) = " + ", ".join(f"{v:.4f}" for v in real)
+         + "; D(noise) = " + ", ".join(f"{v:.4g}" for v in noise))
+    return {"experiment": experiment.name, "discriminator_test": True, "iterations": iterations,
+            "seconds": round(seconds, 2), "d_real": real, "d_noise": noise,
+            "d_progress_points": len(D.progress)}
+
+
 def _train_gan(experiment, options, dataset, rng, config):
     from . import viz
     from .book import pattern1010

@@ -33,6 +33,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
     parser.add_argument("--batch-size", type=int, default=1, help="samples per step (the book: 1)")
     parser.add_argument("--shuffle", action="store_true", help="shuffle every epoch (the book: stored order)")
+    parser.add_argument("--discriminator-test", action="store_true",
+                        help="the book's D test instead: D alone learns real samples from uniform noise")
     parser.add_argument("--no-gif", action="store_true", help="skip the training GIF")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or messages")
 
@@ -44,7 +46,7 @@ def run(args) -> int:
     options = RunOptions(data=args.data, epochs=args.epochs, steps=args.steps, seed=args.seed,
                          out=args.out or f"runs/{args.name}", device=args.device,
                          batch_size=args.batch_size, shuffle=args.shuffle, quiet=args.quiet,
-                         gif=not args.no_gif, argv=["minigan", *sys.argv[1:]])
+                         gif=not args.no_gif, discriminator_test=args.discriminator_test, argv=["minigan", *sys.argv[1:]])
     if options.batch_size < 1:
         return fail("train", f"--batch-size must be at least 1, got {options.batch_size}")
     return run_reporting("train", train, experiment, options)
