@@ -83,6 +83,7 @@ class ClassifierExperiment:
     book_result: str = ""
     input_shape: tuple = (784,)
     per_sample: bool = False   # BatchNorm in training mode: score one image at a time (1.5)
+    data: str = "mnist"
     kind: str = "classifier"
 
     def build(self, torch=minigan, device=None, dtype=None) -> Network:
