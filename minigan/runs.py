@@ -111,6 +111,10 @@ def _tail_mean(values, n=100):
     return float(np.mean(values[-n:])) if values else None
 
 
+def _fmt(value):
+    return "n/a (too few steps to record one)" if value is None else f"{value:.4f}"
+
+
 def _write_json(path, obj):
     with open(path, "w") as f:
         json.dump(obj, f, indent=2, default=str)
@@ -267,8 +271,8 @@ def _train_gan(experiment, options, dataset, rng, config):
                "d_progress_points": len(nets.D.progress), "g_progress_points": len(nets.G.progress),
                "book": experiment.book_result}
     _say(options, f"  {iterations:,} iterations in {seconds:.1f} s; D loss ~ "
-                  f"{metrics['d_loss_mean_last_100']:.4f}, G loss ~ {metrics['g_loss_mean_last_100']:.4f} "
-                  "(mean of the last 100 points)")
+                  f"{_fmt(metrics['d_loss_mean_last_100'])}, G loss ~ "
+                  f"{_fmt(metrics['g_loss_mean_last_100'])} (mean of the last 100 recorded points)")
     if is_pattern:
         with minigan.no_grad():
             final = np.asarray(nets.G.module(half).cpu().numpy()).tolist()
