@@ -3,8 +3,8 @@
 
     python benchmarks/bench_training.py [--quick] [--workloads ...] [--profile WORKLOAD]
 
-The code lives in minigan/bench/training.py (the book's networks in minigan/bench/book_models.py);
-results go to benchmarks/results/ next to this file.
+The code lives in minigan/bench/training.py (the book's networks are minigan.book's experiments,
+stepped by minigan.training); results go to benchmarks/results/ next to this file.
 """
 import os
 import sys

@@ -1,11 +1,14 @@
-"""``minigan bench train`` and the book's networks it runs: everything but the timings.
+"""``minigan bench train`` on the book's networks: everything but the timings.
 
-* the book's classes (minigan/bench/book_models.py) build in both frameworks with the parameter
-  counts of BOOK_SPEC section 5.3, and the conv CelebA G makes (1, 3, 128, 128) images;
+* every workload trains its :mod:`minigan.book` experiment's networks (built by
+  ``experiment.build(fw)`` on both frameworks) with the parameter counts of BOOK_SPEC 5.3;
 * every workload's loop runs in both frameworks and trains (counters, progress, finite losses);
 * the 3-step GAN loop gives the same losses and weights in minigan and PyTorch from the same
   start (float64): the benchmark compares the same work;
 * the command writes valid JSON and PNG, reports a missing GPU with its reason, and profiles.
+
+The book's models themselves are tested in tests/test_book_models.py and, trained for
+hundreds of steps against PyTorch, in tests/test_book_parity.py.
 """
 from __future__ import annotations
 
@@ -15,68 +18,91 @@ import numpy as np
 import pytest
 
 import minigan
-from minigan.bench import book_models, training
+from minigan import book
+from minigan.bench import training
+from minigan.book.conv_celeba_gan import IMAGE_SHAPE as CONV_IMAGE_SHAPE
 
 torch = pytest.importorskip("torch")
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 FRAMEWORKS = {"minigan": minigan, "torch": torch}
 
+#: BOOK_SPEC section 5.3 ([derived] parameter counts) of the networks each workload trains:
+#: 06 D 19, G 22; 04 159,410; 08 D 157,601, G 178,184; 13 3,720; 14 D 4,294,448, G 4,330,816.
+WORKLOAD_PARAMETERS = {
+    "gan1010": ("pattern1010", (19, 22)),
+    "classifier": ("classifier-improved", 159_410),
+    "mnist_gan": ("mnist-gan", (157_601, 178_184)),
+    "mnist_gan_b64": ("mnist-gan", (157_601, 178_184)),
+    "mnist_gan_b256": ("mnist-gan", (157_601, 178_184)),
+    "cnn_classifier": ("cnn-classifier", 3_720),
+    "conv_gan": ("conv-celeba-gan", (4_294_448, 4_330_816)),
+}
+
+
+def _count(net) -> int:
+    return sum(p.numel() for p in net.parameters())
+
 
 # ----------------------------------------------------------------------------- the book's networks
-@pytest.mark.parametrize("fw_name", FRAMEWORKS)
-def test_parameter_counts_are_the_books(fw_name):
-    fw = FRAMEWORKS[fw_name]
-    M = book_models.models(fw)
-    assert book_models.models(fw) is M  # built once per framework
-    for name, count in book_models.PARAMETER_COUNTS.items():
-        net = getattr(M, name)()
-        assert isinstance(net, fw.nn.Module)
-        assert book_models.parameter_count(net) == count, name
-        assert net.counter == 0 and net.progress == []
-        assert isinstance(net.optimiser, fw.optim.Optimizer)
+def test_every_workload_names_a_book_experiment_with_the_books_parameter_counts():
+    assert set(WORKLOAD_PARAMETERS) == set(training.WORKLOADS)
+    for name, wl in training.WORKLOADS.items():
+        experiment_name, counts = WORKLOAD_PARAMETERS[name]
+        assert wl.experiment == experiment_name, name
+        exp = wl.book_experiment()
+        assert exp is book.get(experiment_name)
+        assert exp.kind == wl.kind, name
+        assert exp.parameters == counts, name
 
 
-def test_parameter_counts_cover_book_spec():
-    # BOOK_SPEC section 5.3: 06 D 19, G 22; 08 D 157,601, G 178,184; 04 159,410; 13 3,720;
-    # 14 D 4,294,448, G 4,330,816
-    assert book_models.PARAMETER_COUNTS == {
-        "Pattern1010D": 19, "Pattern1010G": 22, "MnistD": 157_601, "MnistG": 178_184,
-        "MnistClassifier": 159_410, "CnnClassifier": 3_720,
-        "CelebaConvD": 4_294_448, "CelebaConvG": 4_330_816}
-
-
-@pytest.mark.parametrize("fw_name", FRAMEWORKS)
-def test_conv_celeba_shapes(fw_name):
-    """Only the last ConvTranspose2d has padding=1: G makes (1,3,128,128) (BASELINES 3 (d))."""
-    fw = FRAMEWORKS[fw_name]
-    M = book_models.models(fw)
-    G, D = M.CelebaConvG(), M.CelebaConvD()
-    pads = [m.padding for m in G.model if type(m).__name__ == "ConvTranspose2d"]
-    assert [tuple(p) for p in pads] == [(0, 0), (0, 0), (1, 1)]
-    with fw.no_grad():
-        image = G.forward(fw.randn(100))
-        assert tuple(image.shape) == book_models.CELEBA_IMAGE_SHAPE
-        assert tuple(D.forward(image).shape) == (1,)
-
-
-@pytest.mark.parametrize("fw_name", FRAMEWORKS)
-def test_train_overrides_module_train_and_records_progress(fw_name):
-    fw = FRAMEWORKS[fw_name]
-    M = book_models.models(fw)
-    D, G = M.Pattern1010D(), M.Pattern1010G()
-    ones, zeros, half = fw.ones(1), fw.zeros(1), fw.full((1,), 0.5)
-    for _ in range(10):
-        book_models.gan_step(D, G, fw.rand(4), half, half, ones, zeros)
-    assert D.counter == 20 and G.counter == 10
-    assert len(D.progress) == 2 and len(G.progress) == 1  # every 10th call
-    assert all(isinstance(p, float) for p in D.progress + G.progress)
-
-
-# ----------------------------------------------------------------------------- the loops
 FAST = [w for w in training.WORKLOADS.values() if not w.slow]
 
 
+@pytest.mark.parametrize("fw_name", FRAMEWORKS)
+def test_loops_build_the_book_experiments_networks(fw_name):
+    fw = FRAMEWORKS[fw_name]
+    for wl in FAST:
+        loop = training.Loop(fw_name, wl)
+        counts = wl.book_experiment().parameters
+        counts = counts if isinstance(counts, tuple) else (counts,)
+        assert [_count(net) for net in loop.nets] == list(counts), wl.name
+        for net in loop.nets:
+            assert isinstance(net, minigan.training.Network)
+            assert isinstance(net.module, fw.nn.Module)
+            assert isinstance(net.optimiser, fw.optim.Optimizer)
+            assert net.counter == 0 and net.progress == []
+        if wl.kind == "classifier":  # the images as the network reads them (experiment.view)
+            assert tuple(loop.reals[0].shape) == wl.book_experiment().input_shape
+        else:  # the book's targets, (1,) or (B, 1) when batched
+            assert tuple(loop.ones.shape) == tuple(loop.zeros.shape) == wl.target_shape
+            assert loop.ones.tolist() == ([[1.0]] * wl.batch if wl.batch > 1 else [1.0])
+
+
+def test_conv_gan_workload_shapes():
+    """The conv workload's real images have the shape the book's conv G makes (BASELINES 3 (d))."""
+    wl = training.WORKLOADS["conv_gan"]
+    assert wl.sample_shape == CONV_IMAGE_SHAPE == (1, 3, 128, 128)
+    assert training.make_data(wl)["reals"][0].shape == CONV_IMAGE_SHAPE
+
+
+def test_constant_seed_is_notebook_06s_half_and_the_others_are_drawn_every_step():
+    wl = training.WORKLOADS["gan1010"]
+    assert wl.constant_seed and not any(w.constant_seed for w in training.WORKLOADS.values() if w is not wl)
+    for fw_name in FRAMEWORKS:
+        loop = training.Loop(fw_name, wl)
+        a, b = loop.seed(), loop.seed()
+        assert a is b and a.tolist() == [0.5]
+    loop = training.Loop("minigan", training.WORKLOADS["mnist_gan_b64"])
+    a, b = loop.seed(), loop.seed()  # drawn every step
+    assert tuple(a.shape) == (64, 100) and not np.array_equal(a.numpy(), b.numpy())
+    for fw_name, fw in FRAMEWORKS.items():  # dtype= builds nets, data, targets and seeds in it
+        loop = training.Loop(fw_name, training.WORKLOADS["mnist_gan"], dtype=fw.float64)
+        assert tuple(loop.seed().shape) == (100,) and loop.seed().dtype == fw.float64
+        assert loop.reals[0].dtype == loop.ones.dtype == fw.float64
+
+
+# ----------------------------------------------------------------------------- the loops
 @pytest.mark.parametrize("wl", FAST, ids=lambda w: w.name)
 @pytest.mark.parametrize("fw_name", FRAMEWORKS)
 def test_every_workload_runs_two_iterations(fw_name, wl):
@@ -89,7 +115,7 @@ def test_every_workload_runs_two_iterations(fw_name, wl):
         D, G = loop.nets
         assert (D.counter, G.counter) == (12, 10)
         assert len(D.progress) == 1 and len(G.progress) == 1
-        assert tuple(G.forward(loop.seed()).shape) == wl.sample_shape
+        assert tuple(G(loop.seed()).shape) == wl.sample_shape
     else:
         assert loop.nets[0].counter == 10 and len(loop.nets[0].progress) == 1
     assert all(np.isfinite(p) for net in loop.nets for p in net.progress)
@@ -120,24 +146,12 @@ def test_measure_ab_alternates_rounds_and_flips_the_order():
 
 
 # ----------------------------------------------------------------------------- parity
-class _Default64:
-    def __enter__(self):
-        self.old = torch.get_default_dtype(), minigan.get_default_dtype()
-        torch.set_default_dtype(torch.float64)
-        minigan.set_default_dtype(minigan.float64)
-
-    def __exit__(self, *exc):
-        torch.set_default_dtype(self.old[0])
-        minigan.set_default_dtype(self.old[1])
-
-
-def _recording(fw, fn, log):
-    class Recorder(fw.nn.Module):
-        def forward(self, outputs, targets):
-            loss = fn(outputs, targets)
-            log.append(loss.item())
-            return loss
-    return Recorder()
+def _recording(fn, log):
+    def loss_function(outputs, targets):
+        loss = fn(outputs, targets)
+        log.append(loss.item())
+        return loss
+    return loss_function
 
 
 @pytest.mark.parametrize("name", ["gan1010", "mnist_gan", "mnist_gan_b64"])
@@ -145,26 +159,29 @@ def test_gan_loop_parity_with_pytorch_float64(name):
     """Same weights, data and seeds: the same 9 losses and final weights after 3 iterations."""
     wl = training.WORKLOADS[name]
     rng = np.random.default_rng(7)
-    seeds = [rng.standard_normal(wl.seed_shape) for _ in range(6)] if wl.seed_shape else None
+    seed_shape = None if wl.constant_seed else \
+        ((wl.batch,) if wl.batch > 1 else ()) + (wl.book_experiment().seed.size,)
+    seeds = [rng.standard_normal(seed_shape) for _ in range(6)] if seed_shape else None
     losses, weights = {}, {}
-    with _Default64():
-        data = training.make_data(wl, seed=3)
-        th = training.Loop("torch", wl, data=data,
-                           seeds=iter([torch.from_numpy(s) for s in seeds]) if seeds else None)
-        mg = training.Loop("minigan", wl, data=data,
-                           seeds=iter([minigan.from_numpy(s) for s in seeds]) if seeds else None)
-        for tn, mn in zip(th.nets, mg.nets):  # copy PyTorch's initial weights into minigan
-            mn.load_state_dict({k: minigan.from_numpy(v.detach().numpy().copy())
-                                for k, v in tn.state_dict().items()})
-        for fw_name, loop in (("torch", th), ("minigan", mg)):
-            assert all(p.dtype == FRAMEWORKS[fw_name].float64 for p in loop.nets[0].parameters())
-            log = losses.setdefault(fw_name, [])
-            D = loop.nets[0]
-            D.loss_function = _recording(FRAMEWORKS[fw_name], D.loss_function, log)
-            for _ in range(3):
-                loop.step()
-            weights[fw_name] = [{k: v.detach().numpy() for k, v in net.state_dict().items()}
-                                for net in loop.nets]
+    data = training.make_data(wl, seed=3)
+    th = training.Loop("torch", wl, data=data, dtype=torch.float64,
+                       seeds=iter([torch.from_numpy(s) for s in seeds]) if seeds else None)
+    mg = training.Loop("minigan", wl, data=data, dtype=minigan.float64,
+                       seeds=iter([minigan.from_numpy(s) for s in seeds]) if seeds else None)
+    for tn, mn in zip(th.nets, mg.nets):  # copy PyTorch's initial weights into minigan
+        mn.module.load_state_dict({k: minigan.from_numpy(v.detach().numpy().copy())
+                                   for k, v in tn.module.state_dict().items()})
+    for fw_name, loop in (("torch", th), ("minigan", mg)):
+        fw = FRAMEWORKS[fw_name]
+        assert all(p.dtype == fw.float64 for net in loop.nets for p in net.parameters())
+        assert loop.reals[0].dtype == loop.ones.dtype == fw.float64
+        log = losses.setdefault(fw_name, [])
+        D = loop.nets[0]
+        D.loss_function = _recording(D.loss_function, log)
+        for _ in range(3):
+            loop.step()
+        weights[fw_name] = [{k: v.detach().numpy() for k, v in net.module.state_dict().items()}
+                            for net in loop.nets]
     assert len(losses["torch"]) == len(losses["minigan"]) == 9  # D real, D fake, G per iteration
     np.testing.assert_allclose(losses["minigan"], losses["torch"], rtol=1e-10, atol=1e-12)
     for wm, wt in zip(weights["minigan"], weights["torch"]):

@@ -1,22 +1,25 @@
 """``minigan bench train``: the book's training loops, minigan vs PyTorch (issue #4).
 
-Every workload is the book's own loop (BOOK_SPEC section 1) on the book's networks
-(:mod:`minigan.bench.book_models`, one source for both frameworks): ``train()`` does
-forward, loss, ``counter``, ``progress.append(loss.item())`` every 10 calls, ``zero_grad``,
-``backward``, ``step``; one GAN iteration is ``D.train(real, 1)``, ``D.train(G(seed).detach(), 0)``,
-``G.train(D, seed, 1)`` (three training steps), for one real sample.
+Every workload is one of the book's experiments (:mod:`minigan.book`: the one definition of
+each model, built on either framework by ``experiment.build(torch=...)``) stepped by the
+book's steps written once in :mod:`minigan.training`, which call only what both frameworks
+share. So the very same Python drives both engines. A classifier iteration is
+``train_step``: forward, loss, ``counter``, ``progress.append(loss.item())`` every 10 calls,
+``zero_grad``, ``backward``, ``step``. A GAN iteration is ``gan_step``: D on the real sample
+(target 1), D on ``G(seed).detach()`` (target 0), G through D with a new seed (target 1);
+three training steps for one real sample (BOOK_SPEC section 1.7).
 
-===============  =======  ======================================================  ==========
-workload         book     what one iteration is                                   target
-===============  =======  ======================================================  ==========
-gan1010          4.06     1010-pattern GAN: 3 steps, G input the constant [0.5]   <= 0.4
-classifier       4.04     improved MNIST classifier: 1 step, (784,) -> (10,)      <= 0.6
-mnist_gan        4.08     improved MNIST GAN, batch 1: 3 steps, seeds randn(100)  <= 0.6
-mnist_gan_b64    (4.08)   the same nets on (64, 784) images, (64, 100) seeds      <= 1.0
-mnist_gan_b256   (4.08)   the same at batch 256                                   -
-cnn_classifier   4.13     MNIST CNN classifier: 1 step on a (1, 1, 28, 28) image  -
-conv_gan         4.14     conv CelebA GAN: 3 steps on (1, 3, 128, 128) images     <= 1.5
-===============  =======  ======================================================  ==========
+===============  ===================  =======  ============================================  ======
+workload         experiment           book     what one iteration is                         target
+===============  ===================  =======  ============================================  ======
+gan1010          pattern1010          4.06     3 steps, G input the constant [0.5]           <= 0.4
+classifier       classifier-improved  4.04     1 step, (784,) -> (10,)                       <= 0.6
+mnist_gan        mnist-gan            4.08     batch 1: 3 steps, seeds randn(100)            <= 0.6
+mnist_gan_b64    mnist-gan            (4.08)   (64, 784) images, (64, 100) seeds             <= 1.0
+mnist_gan_b256   mnist-gan            (4.08)   the same at batch 256                         -
+cnn_classifier   cnn-classifier       4.13     1 step on a (784,) image viewed (1,1,28,28)   -
+conv_gan         conv-celeba-gan      4.14     3 steps on (1, 3, 128, 128) images            <= 1.5
+===============  ===================  =======  ============================================  ======
 
 The targets are issue #4's, on the ratio **minigan ms / PyTorch ms** (median time per
 iteration, CPU; lower is better, < 1 means minigan is faster).
@@ -25,8 +28,10 @@ How it is measured (BASELINES.md section 3 and "Method and noise"):
 
 * **Data.** Real samples are *pre-made* uniform [0, 1) tensors (1010 patterns for gan1010),
   a few of them rotated, the same numbers in both frameworks, as BASELINES.md does: the
-  book's pandas ``Dataset.__getitem__`` is not included. Seeds are drawn in the loop, as the
-  book does (``randn(100)`` per step, on each framework's own generator). Targets are made
+  book's pandas ``Dataset.__getitem__`` is not included. The CNN's images are viewed as
+  (1, 1, 28, 28) once, when the data are made (``experiment.view``). Seeds are drawn in the
+  loop, as the book does (the experiment's ``seed``: ``randn(100)`` per step, on each
+  framework's own generator; the 1010 GAN's constant [0.5] is made once). Targets are made
   once.
 * **Side by side, alternately.** minigan and PyTorch run in this one process; after a warm-up,
   they are timed in rounds of one block each, the order flipping every round (minigan torch,
@@ -59,7 +64,9 @@ import sys
 import time
 from dataclasses import dataclass
 
-from . import book_models
+from .. import book
+from ..book.conv_celeba_gan import IMAGE_SHAPE as CONV_IMAGE_SHAPE
+from ..training import gan_step, train_step
 from . import machine as machine_mod
 from .output import add_common_arguments, command_line, out_paths, pyplot, write_csv, write_json
 from .timing import Case, CpuMonitor, Timing, calibrate, format_time, time_block, wait_for_quiet
@@ -76,11 +83,11 @@ class Workload:
     title: str
     section: str          # BOOK_SPEC section
     kind: str             # "gan" (3 training steps per iteration) or "classifier" (1 step)
-    nets: tuple           # class names in book_models: (D, G) or (classifier,)
-    sample_shape: tuple   # one real input, batch dimension included if batched
+    experiment: str       # the book's experiment (minigan.book.get) whose networks it trains
+    sample_shape: tuple   # one real input as made, batch dimension included if batched
     target_shape: tuple   # classifier targets / D output for GANs
-    seed_shape: tuple = ()  # G's input; () = the constant [0.5] of notebook 06
     batch: int = 1
+    constant_seed: bool = False   # G's input is one tensor made once (notebook 06's [0.5])
     target: float | None = None   # issue #4: minigan / torch ratio to reach
     slow: bool = False            # time only a few single iterations
     needs_conv: bool = False
@@ -89,22 +96,26 @@ class Workload:
     def steps_per_iteration(self):
         return 3 if self.kind == "gan" else 1
 
+    def book_experiment(self):
+        """The :mod:`minigan.book` experiment that defines this workload's networks."""
+        return book.get(self.experiment)
+
 
 WORKLOADS = {w.name: w for w in (
-    Workload("gan1010", "1010-pattern GAN", "4.06", "gan", ("Pattern1010D", "Pattern1010G"),
-             (4,), (1,), target=0.4),
-    Workload("classifier", "improved MNIST classifier", "4.04", "classifier", ("MnistClassifier",),
+    Workload("gan1010", "1010-pattern GAN", "4.06", "gan", "pattern1010", (4,), (1,),
+             constant_seed=True, target=0.4),
+    Workload("classifier", "improved MNIST classifier", "4.04", "classifier", "classifier-improved",
              (784,), (10,), target=0.6),
-    Workload("mnist_gan", "improved MNIST GAN, batch 1", "4.08", "gan", ("MnistD", "MnistG"),
-             (784,), (1,), (100,), target=0.6),
-    Workload("mnist_gan_b64", "improved MNIST GAN, batch 64", "4.08 batched", "gan", ("MnistD", "MnistG"),
-             (64, 784), (64, 1), (64, 100), batch=64, target=1.0),
-    Workload("mnist_gan_b256", "improved MNIST GAN, batch 256", "4.08 batched", "gan", ("MnistD", "MnistG"),
-             (256, 784), (256, 1), (256, 100), batch=256),
-    Workload("cnn_classifier", "MNIST CNN classifier", "4.13", "classifier", ("CnnClassifier",),
-             (1, 1, 28, 28), (10,), needs_conv=True),
-    Workload("conv_gan", "conv CelebA GAN", "4.14", "gan", ("CelebaConvD", "CelebaConvG"),
-             book_models.CELEBA_IMAGE_SHAPE, (1,), (100,), target=1.5, slow=True, needs_conv=True),
+    Workload("mnist_gan", "improved MNIST GAN, batch 1", "4.08", "gan", "mnist-gan",
+             (784,), (1,), target=0.6),
+    Workload("mnist_gan_b64", "improved MNIST GAN, batch 64", "4.08 batched", "gan", "mnist-gan",
+             (64, 784), (64, 1), batch=64, target=1.0),
+    Workload("mnist_gan_b256", "improved MNIST GAN, batch 256", "4.08 batched", "gan", "mnist-gan",
+             (256, 784), (256, 1), batch=256),
+    Workload("cnn_classifier", "MNIST CNN classifier", "4.13", "classifier", "cnn-classifier",
+             (784,), (10,), needs_conv=True),
+    Workload("conv_gan", "conv CelebA GAN", "4.14", "gan", "conv-celeba-gan",
+             CONV_IMAGE_SHAPE, (1,), target=1.5, slow=True, needs_conv=True),
 )}
 
 FRAMEWORKS = ("minigan", "torch")
@@ -119,9 +130,9 @@ def _framework(name):
     return torch
 
 
-def _np_dtype(fw):
+def _np_dtype(fw, dtype=None):
     import numpy as np
-    return np.dtype(str(fw.get_default_dtype()).replace("torch.", ""))
+    return np.dtype(str(dtype or fw.get_default_dtype()).replace("torch.", ""))
 
 
 def make_data(wl: Workload, n: int | None = None, seed: int = 0) -> dict:
@@ -140,24 +151,31 @@ def make_data(wl: Workload, n: int | None = None, seed: int = 0) -> dict:
     return data
 
 
-class Loop:
-    """One workload's training loop on one framework: the book's nets, data and ``step()``.
+def _cast(t, dtype):
+    return t if dtype is None else t.to(dtype)
 
-    ``seeds`` (optional) is an iterator of G inputs to use instead of fresh ``randn`` draws
-    (the parity test feeds both frameworks the same ones).
+
+class Loop:
+    """One workload's training loop on one framework: the book's networks, data and ``step()``.
+
+    The networks are ``minigan.book.get(wl.experiment).build(fw)`` (a ``training.Network``
+    each: module, optimiser, loss, counter, progress); ``nets`` is ``[D, G]`` or
+    ``[classifier]``. ``step()`` is one ``gan_step`` or ``train_step``. ``seeds`` (optional)
+    is an iterator of G inputs to use instead of fresh draws, and ``dtype`` (optional) builds
+    the networks and data in that dtype instead of the default (the parity test feeds both
+    frameworks the same float64 numbers).
     """
 
     def __init__(self, framework: str, wl: Workload, device: str = "cpu", data: dict | None = None,
-                 seeds=None):
+                 seeds=None, dtype=None):
         fw = _framework(framework)
         self.fw, self.wl, self.device = fw, wl, device
-        M = book_models.models(fw)
-        self.nets = [getattr(M, n)() for n in wl.nets]
-        if device != "cpu":
-            for net in self.nets:
-                net.to(device)
+        self.experiment = exp = wl.book_experiment()
+        dev = None if device == "cpu" else device
+        built = exp.build(fw, device=dev, dtype=dtype)
+        self.nets = [built.D, built.G] if wl.kind == "gan" else [built]
         data = data or make_data(wl)
-        dt = _np_dtype(fw)
+        dt = _np_dtype(fw, dtype)
 
         def T(a):
             return fw.from_numpy(a.astype(dt)).to(device)
@@ -165,19 +183,24 @@ class Loop:
         self.reals = [T(a) for a in data["reals"]]
         self.i = 0
         if wl.kind == "classifier":
+            self.reals = [exp.view(r) for r in self.reals]  # (784,) -> (1, 1, 28, 28) for the CNN
             self.targets = [T(a) for a in data["targets"]]
+            self.step = self._classifier_step
         else:
-            self.ones = fw.ones(*wl.target_shape, device=device)
-            self.zeros = fw.zeros(*wl.target_shape, device=device)
+            batch = None if wl.batch == 1 else wl.batch
+            self.ones, self.zeros = exp.targets(fw, batch, device=dev, dtype=dtype)
             if seeds is not None:
                 self.seed = seeds.__next__
-            elif wl.seed_shape:
-                shape = wl.seed_shape
-                self.seed = lambda: fw.randn(*shape, device=device)
-            else:  # notebook 06: G.forward(torch.FloatTensor([0.5]))
-                half = fw.full((1,), 0.5, device=device)
+            elif wl.constant_seed:  # notebook 06: G.forward(torch.FloatTensor([0.5])), made once
+                half = _cast(exp.seed(fw, batch, device=dev), dtype)
                 self.seed = lambda: half
-        self.step = self._gan_step if wl.kind == "gan" else self._classifier_step
+            elif dtype is None:  # drawn every step, as the book does
+                seed = exp.seed
+                self.seed = lambda: seed(fw, batch, device=dev)
+            else:
+                seed = exp.seed
+                self.seed = lambda: seed(fw, batch, device=dev).to(dtype)
+            self.step = self._gan_step
         self.sync = None
         if device != "cpu":
             self.sync = fw.cuda.synchronize
@@ -186,12 +209,12 @@ class Loop:
         D, G = self.nets
         real = self.reals[self.i % len(self.reals)]
         self.i += 1
-        book_models.gan_step(D, G, real, self.seed(), self.seed(), self.ones, self.zeros)
+        gan_step(D, G, real, self.seed(), self.seed(), self.ones, self.zeros)
 
     def _classifier_step(self):
         k = self.i % len(self.reals)
         self.i += 1
-        self.nets[0].train(self.reals[k], self.targets[k])
+        train_step(self.nets[0], self.reals[k], self.targets[k])
 
 
 # ============================================================================== devices
@@ -385,9 +408,10 @@ def _short(key, qual) -> str:
 def phase_times(name: str, iterations: int | None = None, framework: str = "minigan") -> dict:
     """Where minigan's loop spends its time, in ms per iteration, without a profiler.
 
-    The book's ``train`` calls ``forward``, the loss module, ``loss.item()``,
-    ``optimiser.zero_grad()``, ``loss.backward()`` and ``optimiser.step()``; each is wrapped
-    in a clock (about 0.2 us per call), so unlike cProfile's shares these are not inflated.
+    The book's step (``minigan.training.train_step`` / ``generator_step``) calls the
+    network's ``forward``, the loss function, ``loss.item()``, ``optimiser.zero_grad()``,
+    ``loss.backward()`` and ``optimiser.step()``; each is wrapped in a clock (about 0.2 us
+    per call), so unlike cProfile's shares these are not inflated.
     "other" is the rest of the iteration: the loop, ``randn`` seeds, ``detach``, counters.
     Works on either framework (``framework="torch"`` gives PyTorch's split, for comparison).
     """
@@ -409,20 +433,13 @@ def phase_times(name: str, iterations: int | None = None, framework: str = "mini
             return out
         return wrapper
 
-    class TimedLoss(fw.nn.Module):
-        def __init__(self, fn):
-            super().__init__()
-            self.fn = timed(fn, "loss function")
-
-        def forward(self, outputs, targets):
-            return self.fn(outputs, targets)
-
-    for net in loop.nets:
-        net.forward = timed(net.forward, "forward (layers)")
+    for net in loop.nets:  # a training.Network: module, optimiser, loss_function (None for G)
+        # module(x) calls self.forward in both frameworks, so an instance attribute wraps it
+        net.module.forward = timed(net.module.forward, "forward (layers)")
         net.optimiser.step = timed(net.optimiser.step, "optimiser step")
         net.optimiser.zero_grad = timed(net.optimiser.zero_grad, "zero_grad")
-        if hasattr(net, "loss_function"):
-            net.loss_function = TimedLoss(net.loss_function)
+        if net.loss_function is not None:
+            net.loss_function = timed(net.loss_function, "loss function")
     Tensor = fw.Tensor
     saved = {name: Tensor.__dict__.get(name) for name in ("backward", "item")}
     Tensor.backward, Tensor.item = timed(Tensor.backward, "backward"), timed(Tensor.item, "loss.item()")
