@@ -75,6 +75,7 @@ MNIST_GAN_V1 = GanExperiment(
     loss=lambda torch: torch.nn.MSELoss(),
     optimiser=lambda torch, params: torch.optim.SGD(params, lr=0.01),
     seed=rand_seed(1), noise=uniform_image, data="mnist", image_shape=(1, 28, 28),
+    # 15 epochs of the 4,000 bundled digits = the book's 60,000 steps
     book_epochs=1, default_epochs=15, parameters=(157_201, 157_984), plot_style="mse",
     book_result="six identical noisy blobs after 1 epoch (mode collapse)")
 
@@ -85,5 +86,7 @@ MNIST_GAN = GanExperiment(
     loss=lambda torch: torch.nn.BCELoss(),
     optimiser=lambda torch, params: torch.optim.Adam(params, lr=0.0001),
     seed=randn_seed(100), noise=uniform_image, data="mnist", image_shape=(1, 28, 28),
-    book_epochs=4, default_epochs=15, parameters=(157_601, 178_184), plot_style="bce",
+    # 6 epochs of the 4,000 bundled digits = 24,000 steps: on seeds 0-3 every run then covers
+    # 8-10 classes with none above 23 %; longer runs drift toward a favourite digit ("3").
+    book_epochs=4, default_epochs=6, parameters=(157_601, 178_184), plot_style="bce",
     book_result="six different, fairly clean digits after 4 epochs")
