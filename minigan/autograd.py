@@ -24,6 +24,9 @@ primitives; the engine differentiates that instead, so second derivatives are ex
 
 Broadcasting is undone in one place: after every backward, each input's gradient is summed
 to that input's shape (``sum_to``) and cast to its dtype; op code never thinks about it.
+
+Anomaly mode (:func:`detect_anomaly`, in :mod:`minigan.anomaly`) checks every output and
+gradient for NaN and Inf; off, it costs one flag test per call and one per backward walk.
 """
 from __future__ import annotations
 
@@ -32,6 +35,8 @@ import weakref
 
 
 _grad_enabled = True
+_anomaly_enabled = False  # anomaly mode (minigan.anomaly); read once per Function call
+_anomaly_check_nan = True
 
 
 def is_grad_enabled() -> bool:
@@ -108,10 +113,14 @@ class Function:
     differentiable = True
     walk = None  # the token of the last backward walk that queued this function
 
+    created_at = None  # (user frame, minigan frame), recorded only in anomaly mode
+
     def __call__(self, *inputs):
         # The hot path of every op: one- and two-input functions get straight-line code
         # (no generator expressions), since the book trains one sample at a time and this
         # runs a few hundred times per step.
+        if _anomaly_enabled:  # the one test anomaly mode costs when it is off
+            return _anomaly.checked_call(self, inputs)
         x = inputs[0]
         backend = x.backend
         self.xp = backend.xp
@@ -246,6 +255,7 @@ def backward_fast(root, root_grad, retain_graph=False):
     heap = [(-fn.generation, 0, fn)]
     fn.walk = token
     counter = 1
+    check = _anomaly_enabled
     previous_mode, _grad_enabled = _grad_enabled, False
     try:
         while heap:
@@ -258,7 +268,8 @@ def backward_fast(root, root_grad, retain_graph=False):
             out._pending = None
             if out._retains_grad:
                 _store_grad(out, gy, False)
-            gxs = fn.backward(out.backend.ops, gy)
+            gxs = fn.backward(out.backend.ops, gy) if not check else \
+                _anomaly.checked_backward(fn, out.backend.ops, gy)
             if type(gxs) is not tuple:
                 gxs = (gxs,)
             for x, gx in zip(fn.inputs, gxs):
@@ -314,6 +325,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
             counter += 1
 
     wanted = None if inputs is None else {id(x) for x in inputs}
+    check = _anomaly_enabled
     previous_mode, _grad_enabled = _grad_enabled, create_graph
     try:
         while heap:
@@ -326,7 +338,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
             if out._retains_grad:
                 _store_grad(out, gy, create_graph)
             F = tensor_ops if create_graph else out.backend.ops
-            gxs = fn.backward(F, gy)
+            gxs = fn.backward(F, gy) if not check else _anomaly.checked_backward(fn, F, gy)
             if type(gxs) is not tuple:
                 gxs = (gxs,)
             for x, gx in zip(fn.inputs, gxs):
@@ -452,3 +464,6 @@ def _root_grad(t, g):
 
 
 from .tensor import Tensor  # noqa: E402  (Tensor needs this module first)
+from . import anomaly as _anomaly  # noqa: E402  (it reads the flags above)
+from .anomaly import (detect_anomaly, is_anomaly_check_nan_enabled,  # noqa: E402,F401
+                      is_anomaly_enabled, set_detect_anomaly)
