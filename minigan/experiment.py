@@ -15,6 +15,7 @@ are explicit departures.
 from __future__ import annotations
 
 import math
+import random
 from dataclasses import dataclass, field
 from typing import Callable
 
@@ -22,9 +23,10 @@ import numpy as np
 
 import minigan
 
-from .training import Network, gan_step, train_step
+from .training import Network, conditional_gan_step, gan_step, train_step
 
-__all__ = ["ClassifierExperiment", "GanExperiment", "Networks", "batches"]
+__all__ = ["ClassifierExperiment", "GanExperiment", "ConditionalGanExperiment", "Networks",
+           "batches", "one_hot", "random_labels", "cycling_labels"]
 
 
 def batches(n: int, *, epochs: int = 1, batch_size: int = 1, shuffle: bool = False,
@@ -39,6 +41,9 @@ def batches(n: int, *, epochs: int = 1, batch_size: int = 1, shuffle: bool = Fal
         raise ValueError("the dataset is empty: nothing to train on")
     if batch_size < 1:
         raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+    if shuffle and rng is None:
+        from .backend import host_generator   # minigan's generator, seeded by manual_seed
+        rng = host_generator()
     count = 0
     for epoch in range(epochs):
         order = rng.permutation(n) if shuffle else None
@@ -126,12 +131,24 @@ class ClassifierExperiment:
                 on_step(it, epoch, loss)
         return it
 
-    def predict(self, module, dataset, *, batch_size: int = 1000, device=None, dtype=None):
+    def predict(self, module, dataset, *, batch_size: int = 1000, device=None, dtype=None,
+                eval_mode: bool = False):
         """Predicted labels of every item (argmax of the 10 outputs), without gradients.
 
-        A ``per_sample`` network (BatchNorm in training mode) sees one image at a time, as
-        the book scores its test set; the others see batches.
+        A ``per_sample`` network (the book's CNN views each image as a batch of one) sees one
+        image at a time, as the book scores its test set; the others see batches. By default
+        BatchNorm stays in training mode, as in the book (each image normalised with its own
+        statistics, section 1.5); ``eval_mode`` scores with ``module.eval()`` instead - the
+        running statistics gathered in training, the proper way - and then puts the module
+        back in the mode it was in.
         """
+        if eval_mode:
+            was_training = module.training
+            module.eval()
+            try:
+                return self.predict(module, dataset, batch_size=batch_size, device=device, dtype=dtype)
+            finally:
+                module.train(was_training)
         out = []
         with minigan.no_grad():
             if self.per_sample:
@@ -149,6 +166,15 @@ class ClassifierExperiment:
     def accuracy(self, module, dataset, **kwargs) -> float:
         """Share of ``dataset`` classified right (the book scores the 10,000 test rows)."""
         return float(np.mean(self.predict(module, dataset, **kwargs) == dataset.labels))
+
+    @property
+    def has_batchnorm(self) -> bool:
+        """BatchNorm layers (kept in training mode, as the book): eval mode scores differently."""
+        return self.per_sample
+
+
+def _move_optional(t, device, dtype):
+    return None if t is None else _move(t, device, dtype)
 
 
 def _move(t, device, dtype):
@@ -213,6 +239,7 @@ class GanExperiment:
     per_sample: bool = False   # BatchNorm in training mode: generate one image at a time
     notes: tuple = field(default=())
     kind: str = "gan"
+    conditional = False         # D and G also read a one-hot label (ConditionalGanExperiment)
 
     def build(self, torch=minigan, device=None, dtype=None) -> Networks:
         D = _to(self.discriminator(torch), device, dtype)
@@ -236,38 +263,46 @@ class GanExperiment:
         """Run the book's GAN loop (section 1.7) over ``reals``; returns the iterations run.
 
         ``reals`` is a dataset whose item (or ``batch(indexes)``) gives real samples through
-        :meth:`real`. ``on_step(iteration, epoch, losses)`` is called after each iteration.
+        :meth:`real`. Each iteration is :meth:`iteration` (the book's three steps on one
+        sample). ``on_step(iteration, epoch, losses)`` is called after each iteration.
         """
-        batched = batch_size > 1
         ones, zeros = self.targets(minigan, None, device, dtype)
         it = start
         for epoch, _, index in batches(len(reals), epochs=epochs, batch_size=batch_size,
                                        shuffle=shuffle, rng=rng, start=start):
             if steps is not None and it >= steps:
                 break
-            if batched:
-                real = _move(self.real_batch(reals, index), device, dtype)
-                n = real.shape[0]
+            n = None
+            if batch_size > 1:
+                n = len(index)
                 if ones.shape[0] != n or ones.ndim != 2:
                     ones, zeros = self.targets(minigan, n, device, dtype)
-                seed_a = _move(self.seed(minigan, n, device), None, dtype)
-                seed_b = _move(self.seed(minigan, n, device), None, dtype)
-            else:
-                real = _move(self.real(reals[index]), device, dtype)
-                seed_a = _move(self.seed(minigan, None, device), None, dtype)
-                seed_b = _move(self.seed(minigan, None, device), None, dtype)
-            losses = gan_step(nets.D, nets.G, real, seed_a, seed_b, ones, zeros)
+            losses = self.iteration(nets, reals, index, n, ones, zeros, device, dtype)
             it += 1
             if on_step is not None:
                 on_step(it, epoch, losses)
         return it
+
+    def iteration(self, nets: Networks, reals, index, n, ones, zeros, device=None, dtype=None):
+        """One iteration on real item ``index`` (``n`` None), or on a batch of ``n`` items.
+
+        The book's :func:`~minigan.training.gan_step` with two fresh seeds; returns its losses.
+        """
+        if n is None:
+            real = _move(self.real(reals[index]), device, dtype)
+        else:
+            real = _move(self.real_batch(reals, index), device, dtype)
+        seed_a = _move(self.seed(minigan, n, device), None, dtype)
+        seed_b = _move(self.seed(minigan, n, device), None, dtype)
+        return gan_step(nets.D, nets.G, real, seed_a, seed_b, ones, zeros)
 
     def discriminator_test(self, D: Network, reals, *, epochs: int = 1, steps: int | None = None,
                            device=None, dtype=None, on_step=None) -> int:
         """The book's first experiment with every GAN: can D alone learn real from noise?
 
         For each real sample, ``D.train(real, 1.0)`` then ``D.train(noise, 0.0)`` with the
-        experiment's uniform "random image" (BOOK_SPEC 4.06, 4.07, 4.08 ...). Returns the
+        experiment's uniform "random image" (BOOK_SPEC 4.06, 4.07, 4.08 ...); a conditional
+        D reads the real sample's label, and a random one with the noise (4.16). Returns the
         iterations run; afterwards D should answer near 1 for real samples and near 0 for noise.
         """
         ones, zeros = self.targets(minigan, None, device, dtype)
@@ -275,12 +310,22 @@ class GanExperiment:
         for epoch, _, index in batches(len(reals), epochs=epochs):
             if steps is not None and it >= steps:
                 break
-            train_step(D, _move(self.real(reals[index]), device, dtype), ones)
-            train_step(D, _move(self.noise(minigan, device), None, dtype), zeros)
+            real, condition = self.real_input(reals[index])
+            train_step(D, _move(real, device, dtype), ones, _move_optional(condition, device, dtype))
+            noise, condition = self.noise_input(device)
+            train_step(D, _move(noise, None, dtype), zeros, _move_optional(condition, device, dtype))
             it += 1
             if on_step is not None:
                 on_step(it, epoch, None)
         return it
+
+    def real_input(self, item):
+        """``(inputs, condition)`` that D reads for a real dataset item (no condition here)."""
+        return self.real(item), None
+
+    def noise_input(self, device=None):
+        """``(inputs, condition)`` of the D test's noise: the uniform "random image"."""
+        return self.noise(minigan, device), None
 
     def real(self, item):
         """The real sample in a dataset item: MNIST items are (label, image, target)."""
@@ -292,12 +337,15 @@ class GanExperiment:
                              f"(MNIST); {type(dataset).__name__} gives one sample at a time")
         return dataset.batch(index)[1]
 
-    def generate(self, G_module, seeds):
+    def generate(self, G_module, seeds, labels=None):
         """G's outputs for a (N, size) batch of seeds, as (N, C, H, W) numpy images in [0, 1].
 
         Networks with BatchNorm in training mode (the book never calls ``eval()``) are fed
-        one seed at a time, as the book draws its pictures.
+        one seed at a time, as the book draws its pictures. ``labels`` is for conditional
+        GANs only.
         """
+        if labels is not None:
+            raise ValueError(f"{self.name} is not a conditional GAN: it draws no requested label")
         with minigan.no_grad():
             if self.per_sample:
                 outs = [np.asarray(G_module(s).cpu().numpy()) for s in seeds]
@@ -314,10 +362,93 @@ class GanExperiment:
             out = out.transpose(0, 3, 1, 2)
         return np.ascontiguousarray(out.reshape(n, c, h, w), dtype=np.float32)
 
-    def sample(self, G_module, count: int, device=None):
+    def sample(self, G_module, count: int, device=None, labels=None):
         """``count`` images from fresh seeds (minigan's RNG): (N, C, H, W) in [0, 1]."""
         seeds = self.seed(minigan, count, device)
-        return self.generate(G_module, seeds)
+        return self.generate(G_module, seeds, labels)
+
+
+# ============================================================================== conditional GANs
+def one_hot(torch, labels, num_classes: int = 10, device=None):
+    """One-hot float32 vectors of ``labels``: (num_classes,) for an int, (N, num_classes) for a list.
+
+    Built on the host and moved, so it is the same on every framework and device.
+    """
+    eye = np.eye(num_classes, dtype=np.float32)
+    if isinstance(labels, (int, np.integer)):
+        host = eye[int(labels)]
+    else:
+        host = eye[np.asarray(labels, dtype=np.int64).reshape(-1)]
+    return torch.tensor(host, device=device)
+
+
+def random_labels(n=None, num_classes: int = 10):
+    """The book's ``random.randint(0, size - 1)`` (Python's ``random``): an int, or a list of ``n``."""
+    if n is None:
+        return random.randint(0, num_classes - 1)
+    return [random.randint(0, num_classes - 1) for _ in range(n)]
+
+
+def cycling_labels(count: int, num_classes: int = 10) -> np.ndarray:
+    """0, 1, ..., 9, 0, 1, ...: ``count`` labels covering every class evenly."""
+    return np.arange(count, dtype=np.int64) % num_classes
+
+
+@dataclass(frozen=True)
+class ConditionalGanExperiment(GanExperiment):
+    """A GAN whose D and G also read a one-hot class label (the book's CGAN, section 3.2).
+
+    Both networks are called ``module(inputs, one_hot)``. Each iteration is
+    :func:`~minigan.training.conditional_gan_step`: the real sample with its own label, a fake
+    with a random label, G trained with a *new* random label. Random labels come from Python's
+    ``random`` (the book's ``generate_random_one_hot``), which ``minigan train --seed`` seeds.
+    """
+    num_classes: int = 10
+    conditional = True          # (a class attribute, not a field)
+
+    def iteration(self, nets: Networks, reals, index, n, ones, zeros, device=None, dtype=None):
+        """One iteration: :func:`~minigan.training.conditional_gan_step` on item(s) ``index``."""
+        _, image, label = reals[index] if n is None else reals.batch(index)
+        real, real_label = _move(image, device, dtype), _move(label, device, dtype)
+        seed_a = _move(self.seed(minigan, n, device), None, dtype)
+        label_a = _move(self.random_one_hot(minigan, n, device), None, dtype)
+        seed_b = _move(self.seed(minigan, n, device), None, dtype)
+        label_b = _move(self.random_one_hot(minigan, n, device), None, dtype)
+        return conditional_gan_step(nets.D, nets.G, real, real_label, seed_a, label_a, seed_b,
+                                    label_b, ones, zeros)
+
+    def random_one_hot(self, torch, n=None, device=None):
+        """The book's ``generate_random_one_hot(10)``; (n, 10) rows when ``n`` is given."""
+        return one_hot(torch, random_labels(n, self.num_classes), self.num_classes, device)
+
+    def real_input(self, item):
+        """An MNIST item (label, image, one-hot): D reads the image with its own label."""
+        return item[1], item[2]
+
+    def noise_input(self, device=None):
+        """The D test's noise (4.16): a uniform image with a random label."""
+        return self.noise(minigan, device), self.random_one_hot(minigan, None, device)
+
+    def generate(self, G_module, seeds, labels=None):
+        """G's images of ``labels`` (default 0, 1, ... 9, 0, ...) from (N, size) ``seeds``."""
+        n = len(seeds)
+        labels = cycling_labels(n, self.num_classes) if labels is None else np.asarray(labels).reshape(-1)
+        if labels.shape[0] != n:
+            raise ValueError(f"generate: {n} seeds but {labels.shape[0]} labels")
+        if labels.size and (labels.min() < 0 or labels.max() >= self.num_classes):
+            raise ValueError(f"{self.name}: labels must be 0..{self.num_classes - 1}, "
+                             f"got {labels.min()}..{labels.max()}")
+        condition = one_hot(minigan, labels, self.num_classes, seeds.device).to(seeds.dtype)
+        with minigan.no_grad():
+            out = np.asarray(G_module(seeds, condition).cpu().numpy())
+        return self.to_images(out)
+
+    def sample(self, G_module, count: int, device=None, labels=None):
+        """``count`` images of ``labels`` (an int for all, a sequence, or None: cycling 0..9)."""
+        if labels is not None and np.ndim(labels) == 0:
+            labels = np.full(count, int(labels), dtype=np.int64)
+        seeds = self.seed(minigan, count, device)
+        return self.generate(G_module, seeds, labels)
 
 
 def epochs_for(steps: int | None, epochs: int, n: int, batch_size: int) -> int:

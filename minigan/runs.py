@@ -33,9 +33,15 @@ from .modelfile import save_model
 
 __all__ = ["RunOptions", "train", "load_real_data"]
 
-#: Images in the GIF and the samples grid.
+#: Frames of the GIF; images in the samples grid, its columns, the GIF's columns.
 FRAMES = 30
 GRID_SEEDS = 64
+GRID_COLUMNS = 8
+GIF_COLUMNS = 5
+#: The labels the book draws with the CGAN's plot_images (BOOK_SPEC 4.16), and how many
+#: samples per label the judge reads for metrics.json's per-label table.
+BOOK_LABELS = (9, 3, 1, 5)
+LABEL_JUDGE_COUNT = 100
 
 
 @dataclass
@@ -178,18 +184,45 @@ def _train_classifier(experiment, options, dataset, rng, config):
     seconds = time.perf_counter() - start
     bar.close()
     test = load_real_data(experiment, options.data, "test")
+    config["test_data"] = test.source
+    # BatchNorm in training mode updates its running statistics even while scoring (as in
+    # PyTorch), so the model is saved, and scored in eval mode, before the book's scoring
+    eval_mode = (experiment.accuracy(net.module, test, device=options.device, eval_mode=True)
+                 if experiment.has_batchnorm else None)
+    save_model(os.path.join(options.out, "model.npz"), experiment, {"classifier": net.module}, config)
     accuracy = experiment.accuracy(net.module, test, device=options.device)
     train_accuracy = experiment.accuracy(net.module, dataset, device=options.device)
-    config["test_data"] = test.source
-    save_model(os.path.join(options.out, "model.npz"), experiment, {"classifier": net.module}, config)
     viz.plot_progress(net.progress, os.path.join(options.out, "loss.png"), style=experiment.plot_style,
                       title=f"{experiment.name}: loss every 10th step")
     _say(options, f"  test accuracy {accuracy:.4f} on {len(test):,} test items "
                   f"(train {train_accuracy:.4f}); book: {experiment.book_result}")
-    return {"experiment": experiment.name, "iterations": iterations, "seconds": round(seconds, 2),
-            "ms_per_iteration": round(1000 * seconds / max(iterations, 1), 4),
-            "test_accuracy": accuracy, "test_items": len(test), "train_accuracy": train_accuracy,
-            "final_loss_mean_last_100": _tail_mean(net.progress), "book": experiment.book_result}
+    metrics = {"experiment": experiment.name, "iterations": iterations, "seconds": round(seconds, 2),
+               "ms_per_iteration": round(1000 * seconds / max(iterations, 1), 4),
+               "test_accuracy": accuracy, "test_items": len(test), "train_accuracy": train_accuracy,
+               "final_loss_mean_last_100": _tail_mean(net.progress), "book": experiment.book_result}
+    if experiment.has_batchnorm:
+        metrics.update(batchnorm_accuracies(experiment, net.module, test, options.device,
+                                            train_mode=accuracy, eval_mode=eval_mode))
+        _say(options, f"  BatchNorm in eval mode (running statistics, not the book's): test accuracy "
+                      f"{metrics['test_accuracy_eval_mode']:.4f}")
+    return metrics
+
+
+def batchnorm_accuracies(experiment, module, test, device=None, train_mode=None, eval_mode=None) -> dict:
+    """Both ways of scoring a network with BatchNorm (BOOK_SPEC 1.5).
+
+    ``test_accuracy_train_mode``: the book's - BatchNorm in training mode, each test image
+    normalised with its own statistics; ``test_accuracy_eval_mode``: ``module.eval()``, the
+    running statistics gathered during training. Either may be given if already known.
+    Eval mode is scored first: scoring in training mode moves the running statistics.
+    """
+    if eval_mode is None:
+        eval_mode = experiment.accuracy(module, test, device=device, eval_mode=True)
+    if train_mode is None:
+        train_mode = experiment.accuracy(module, test, device=device)
+    return {"test_accuracy_train_mode": train_mode, "test_accuracy_eval_mode": eval_mode,
+            "batchnorm": "test_accuracy is the book's (BatchNorm in training mode, one image at a "
+                         "time); test_accuracy_eval_mode uses BatchNorm's running statistics"}
 
 
 # ============================================================================== GANs
@@ -210,8 +243,8 @@ def _discriminator_test(experiment, options, dataset, config):
     viz.plot_progress(D.progress, os.path.join(options.out, "loss_d_test.png"), style=experiment.plot_style,
                       title=f"{experiment.name}: discriminator test")
     with minigan.no_grad():
-        real = [float(D(experiment.real(dataset[i])).item()) for i in range(4)]
-        noise = [float(D(experiment.noise(minigan, options.device)).item()) for _ in range(4)]
+        real = [float(D(*experiment.real_input(dataset[i])).item()) for i in range(4)]
+        noise = [float(D(*experiment.noise_input(options.device)).item()) for _ in range(4)]
     config["discriminator_test"] = True
     _say(options, "  D(real) = " + ", ".join(f"{v:.4f}" for v in real)
          + "; D(noise) = " + ", ".join(f"{v:.4g}" for v in noise))
@@ -223,8 +256,7 @@ def _discriminator_test(experiment, options, dataset, config):
 def _train_gan(experiment, options, dataset, rng, config):
     from . import viz
     from .book import pattern1010
-    display_seeds = experiment.seed(minigan, GRID_SEEDS if experiment.image_shape[1] <= 64 else 16,
-                                    options.device)
+    display = _display_inputs(experiment, options.device)
     nets = experiment.build(device=options.device)
     epochs = epochs_for(options.steps, options.epochs or experiment.default_epochs,
                         len(dataset), options.batch_size)
@@ -237,8 +269,9 @@ def _train_gan(experiment, options, dataset, rng, config):
     bar = _progress_bar(total, options, experiment.name)
 
     def frame():
-        images = experiment.generate(nets.G.module, display_seeds[:25])
-        frames.append(viz.to_uint8_image(viz.make_grid(images, nrow=5, padding=2, pad_value=1.0)))
+        images = experiment.generate(nets.G.module, display["gif_seeds"], display["gif_labels"])
+        frames.append(viz.to_uint8_image(viz.make_grid(images, nrow=display["gif_nrow"], padding=2,
+                                                       pad_value=1.0)))
 
     def on_step(it, epoch, losses):
         bar.update(1)
@@ -282,9 +315,16 @@ def _train_gan(experiment, options, dataset, rng, config):
         _say(options, "  final G(0.5) = [" + ", ".join(f"{v:.4f}" for v in final) + "]; book: "
                       + experiment.book_result)
         return metrics
-    samples = experiment.generate(nets.G.module, display_seeds)
-    viz.save_image(minigan.tensor(samples), os.path.join(out, "samples.png"), nrow=8, pad_value=1.0)
-    viz.plot_images(samples[:6], os.path.join(out, "samples_book.png"))
+    samples = experiment.generate(nets.G.module, display["seeds"], display["labels"])
+    viz.save_image(minigan.tensor(samples), os.path.join(out, "samples.png"), nrow=display["nrow"],
+                   pad_value=1.0)
+    if experiment.conditional:   # the book's G.plot_images(9), (3), (1), (5): a row of six each
+        viz.plot_images(experiment.sample(nets.G.module, 6 * len(BOOK_LABELS), options.device,
+                                          labels=np.repeat(BOOK_LABELS, 6)),
+                        os.path.join(out, "samples_book.png"), rows=len(BOOK_LABELS), cols=6,
+                        titles=[f"label {k}" for k in np.repeat(BOOK_LABELS, 6)])
+    else:
+        viz.plot_images(samples[:6], os.path.join(out, "samples_book.png"))
     if options.gif and frames:
         frame()
         viz.save_gif(frames, os.path.join(out, "training.gif"), duration_ms=150)
@@ -294,7 +334,31 @@ def _train_gan(experiment, options, dataset, rng, config):
         _say(options, f"  1,000 samples judged: {mc['classes_covered']} of 10 digit classes, largest "
                       f"class {mc['largest_class']} at {mc['largest_share']:.1%}, "
                       f"entropy {mc['entropy_bits']:.2f} of 3.32 bits")
+        if experiment.conditional:
+            from .book.cgan import format_label_table, label_accuracy
+            metrics["label_accuracy"] = label_accuracy(nets.G.module, LABEL_JUDGE_COUNT,
+                                                       options.device, experiment=experiment)
+            _say(options, f"  {LABEL_JUDGE_COUNT} samples per requested label, judged:\n"
+                          + format_label_table(metrics["label_accuracy"]))
     return metrics
+
+
+def _display_inputs(experiment, device) -> dict:
+    """Fixed seeds (and labels) for the samples grid and the GIF, drawn once before training.
+
+    A conditional GAN's grids have one row per label (0 at the top), a column per seed.
+    """
+    if experiment.conditional:
+        k = experiment.num_classes
+        seeds = experiment.seed(minigan, k * GRID_COLUMNS, device)
+        labels = np.repeat(np.arange(k), GRID_COLUMNS)
+        in_gif = np.arange(k * GRID_COLUMNS) % GRID_COLUMNS < GIF_COLUMNS
+        gif_seeds = minigan.tensor(seeds.cpu().numpy()[in_gif], device=device)
+        return {"seeds": seeds, "labels": labels, "nrow": GRID_COLUMNS,
+                "gif_seeds": gif_seeds, "gif_labels": labels[in_gif], "gif_nrow": GIF_COLUMNS}
+    seeds = experiment.seed(minigan, GRID_SEEDS if experiment.image_shape[1] <= 64 else 16, device)
+    return {"seeds": seeds, "labels": None, "nrow": GRID_COLUMNS,
+            "gif_seeds": seeds[:GIF_COLUMNS ** 2], "gif_labels": None, "gif_nrow": GIF_COLUMNS}
 
 
 def _is_digits(dataset):

@@ -14,6 +14,9 @@ meaning, so that bundle is :class:`Network` here and the steps are plain functio
 * :func:`gan_step` - one iteration of every GAN notebook (section 1.7): D on the real
   sample (target 1), D on a detached fake from a fresh seed (target 0), G through D with a
   *new* seed (target 1).
+* :func:`conditional_gan_step` - the same iteration for the conditional GAN (section 3.2,
+  BOOK_SPEC 4.16): every network call also takes a one-hot label (the *condition*), the real
+  sample's own for the real step, and a fresh random one for each of the two fake steps.
 
 Nothing here imports a framework: the functions only call methods that PyTorch and minigan
 share (``module(x)``, ``loss.backward()``, ``optimiser.step()`` ...), so the very same step
@@ -26,7 +29,8 @@ that quirk, and the loss plots look like the book's.
 """
 from __future__ import annotations
 
-__all__ = ["Network", "train_step", "generator_step", "gan_step", "RECORD_EVERY"]
+__all__ = ["Network", "train_step", "generator_step", "gan_step", "conditional_gan_step",
+           "RECORD_EVERY"]
 
 #: The book appends ``loss.item()`` to ``progress`` when ``counter % 10 == 0`` (section 1.6).
 RECORD_EVERY = 10
@@ -47,8 +51,8 @@ class Network:
         self.counter = 0
         self.progress: list[float] = []
 
-    def __call__(self, inputs):
-        return self.module(inputs)
+    def __call__(self, inputs, condition=None):
+        return self.module(inputs) if condition is None else self.module(inputs, condition)
 
     def parameters(self):
         return self.module.parameters()
@@ -70,17 +74,30 @@ def _descend(net: Network, loss) -> None:
     net.optimiser.step()
 
 
-def train_step(net: Network, inputs, targets):
-    """One step of a discriminator or classifier: the book's ``D.train(inputs, targets)``."""
-    loss = net.loss_function(net.module(inputs), targets)
+def train_step(net: Network, inputs, targets, condition=None):
+    """One step of a discriminator or classifier: the book's ``D.train(inputs, targets)``.
+
+    A conditional network also reads ``condition`` (the CGAN's ``D.train(image, label,
+    target)``): it is called as ``module(inputs, condition)``.
+    """
+    outputs = net.module(inputs) if condition is None else net.module(inputs, condition)
+    loss = net.loss_function(outputs, targets)
     net.record(loss)
     _descend(net, loss)
     return loss
 
 
-def generator_step(G: Network, D: Network, inputs, targets):
-    """One step of a generator: the book's ``G.train(D, inputs, targets)`` (section 1.7, 3)."""
-    loss = D.loss_function(D.module(G.module(inputs)), targets)
+def generator_step(G: Network, D: Network, inputs, targets, condition=None):
+    """One step of a generator: the book's ``G.train(D, inputs, targets)`` (section 1.7, 3).
+
+    With a ``condition`` (the CGAN's ``G.train(D, seed, label, target)``) the same label goes
+    into G and, with G's output, into D.
+    """
+    if condition is None:
+        scores = D.module(G.module(inputs))
+    else:
+        scores = D.module(G.module(inputs, condition), condition)
+    loss = D.loss_function(scores, targets)
     G.record(loss)
     _descend(G, loss)
     return loss
@@ -98,4 +115,21 @@ def gan_step(D: Network, G: Network, real, seed_a, seed_b, ones, zeros):
     loss_real = train_step(D, real, ones)
     loss_fake = train_step(D, G.module(seed_a).detach(), zeros)
     loss_g = generator_step(G, D, seed_b, ones)
+    return loss_real, loss_fake, loss_g
+
+
+def conditional_gan_step(D: Network, G: Network, real, real_label, seed_a, label_a, seed_b,
+                         label_b, ones, zeros):
+    """One iteration of the conditional GAN's loop (BOOK_SPEC 4.16), for one real sample.
+
+    1. ``D.train(real, real_label, 1.0)`` - the image with its own one-hot label;
+    2. ``D.train(G.forward(seed_a, label_a).detach(), label_a, 0.0)`` - a random label;
+    3. ``G.train(D, seed_b, label_b, 1.0)`` - a *new* random label, into G and into D.
+
+    The labels are one-hot vectors (the book's ``generate_random_one_hot``). Returns the three
+    losses in that order.
+    """
+    loss_real = train_step(D, real, ones, real_label)
+    loss_fake = train_step(D, G.module(seed_a, label_a).detach(), zeros, label_a)
+    loss_g = generator_step(G, D, seed_b, ones, label_b)
     return loss_real, loss_fake, loss_g

@@ -14,6 +14,9 @@ cnn-classifier         cnn_classifier.CNN          3.1 the MNIST CNN classifier 
 conv-celeba-gan        conv_celeba_gan.            3.1 the convolutional CelebA GAN (4.14)
                        CONV_CELEBA_GAN
 conv-celeba-gan-gelu   ...CONV_CELEBA_GAN_GELU     3.1 the same with GELU (4.15)
+cgan                   cgan.CGAN                   3.2 the conditional MNIST GAN (4.16)
+(appendix B)           appendix_b                  B   images sampled from pixel probabilities
+(appendix D)           appendix_d                  D   simultaneous gradient descent spirals out
 =====================  ==========================  ==========================================
 
 Every network is a function of the framework (``discriminator(torch=minigan)``), so the same
@@ -35,6 +38,7 @@ _REGISTRY = {
     "cnn-classifier": ("cnn_classifier", "CNN"),
     "conv-celeba-gan": ("conv_celeba_gan", "CONV_CELEBA_GAN"),
     "conv-celeba-gan-gelu": ("conv_celeba_gan", "CONV_CELEBA_GAN_GELU"),
+    "cgan": ("cgan", "CGAN"),
 }
 
 NAMES = tuple(_REGISTRY)

@@ -4,8 +4,11 @@ Examples::
 
     minigan sample runs/mnist-gan/model.npz --count 64 --out digits.png
     minigan sample runs/mnist-gan/model.npz --count 1000 --seed 3 --out digits.npz
+    minigan sample runs/cgan/model.npz --label 3 --count 16 --out threes.png
+    minigan sample runs/cgan/model.npz --count 100 --nrow 10 --out all.png   # labels 0..9 cycling
 
-An ``.npz`` holds ``images``: float32 (N, C, H, W) in [0, 1] - (N, 1, 28, 28) for MNIST.
+An ``.npz`` holds ``images``: float32 (N, C, H, W) in [0, 1] - (N, 1, 28, 28) for MNIST - and,
+for a conditional GAN, ``labels``: the label each image was drawn for (int64 (N,)).
 """
 from __future__ import annotations
 
@@ -20,24 +23,43 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--count", type=int, default=64, help="how many images (default 64)")
     parser.add_argument("--seed", type=int, default=0, help="random seed for G's inputs")
     parser.add_argument("--out", required=True, help="FILE.png (a grid) or FILE.npz (the images)")
-    parser.add_argument("--nrow", type=int, default=8, help="images per row of the PNG grid")
+    parser.add_argument("--label", type=int, default=None,
+                        help="the digit to draw (conditional GANs such as cgan; default: 0..9 in turn)")
+    parser.add_argument("--nrow", type=int, default=None,
+                        help="images per row of the PNG grid (default 8; 10 for a conditional GAN "
+                             "without --label, one column per label)")
     parser.add_argument("--device", default="cpu")
 
 
-def sample(model, count, seed, out, nrow=8, device="cpu"):
+def sample(model, count, seed, out, nrow=None, device="cpu", label=None):
     import numpy as np
 
     import minigan
     from .. import viz
-    from ..modelfile import load_model
+    from ..experiment import cycling_labels
+    from ..modelfile import ModelFileError, load_model
     experiment, modules, _ = load_model(model, kind="gan", device=device)
+    extra, what = {}, ""
+    if experiment.conditional:
+        if label is not None and not 0 <= label < experiment.num_classes:
+            raise ModelFileError(f"{model}: {experiment.name} draws labels 0..{experiment.num_classes - 1}, "
+                                 f"not --label {label}")
+        labels = cycling_labels(count, experiment.num_classes) if label is None \
+            else np.full(count, label, dtype=np.int64)
+        extra["labels"] = labels
+        what = f" of label {label}" if label is not None else f" of labels 0..{experiment.num_classes - 1} in turn"
+        if nrow is None and label is None:
+            nrow = experiment.num_classes
+    elif label is not None:
+        raise ModelFileError(f"{model}: holds {experiment.name!r}, which is not a conditional GAN; "
+                             "--label needs one (such as cgan)")
     minigan.manual_seed(seed)
-    images = experiment.sample(modules["G"], count, device)
+    images = experiment.sample(modules["G"], count, device, **extra)
     if out.endswith(".npz"):
-        np.savez_compressed(out, images=images.astype(np.float32))
+        np.savez_compressed(out, images=images.astype(np.float32), **extra)
     else:
-        viz.save_image(minigan.tensor(images), out, nrow=nrow, pad_value=1.0)
-    print(f"{count} images from {experiment.name} ({tuple(images.shape[1:])}) -> {out}")
+        viz.save_image(minigan.tensor(images), out, nrow=nrow or 8, pad_value=1.0)
+    print(f"{count} images{what} from {experiment.name} ({tuple(images.shape[1:])}) -> {out}")
 
 
 def run(args) -> int:
@@ -48,5 +70,7 @@ def run(args) -> int:
     parent = os.path.dirname(args.out)
     if parent:
         os.makedirs(parent, exist_ok=True)
+    if args.nrow is not None and args.nrow < 1:
+        return fail("sample", f"--nrow must be at least 1, got {args.nrow}")
     return run_reporting("sample", sample, args.model, args.count, args.seed, args.out,
-                         args.nrow, args.device)
+                         args.nrow, args.device, args.label)
