@@ -171,21 +171,92 @@ def _fsync_directory(directory):
 
 
 # ============================================================================== load
+# Limits that a real checkpoint never reaches and a hostile file must not exceed: the
+# structure document is small JSON, and an array member's size is checked against its own
+# .npy header before anything is allocated.
+MAX_STRUCTURE_BYTES = 64 << 20
+
+
+class _Archive:
+    """The members of a checkpoint's zip, read with every size and type checked first.
+
+    NumPy's ``np.load`` is not used: it trusts the .npy header's shape and allocates it
+    before reading (a flipped bit in a header can ask for terabytes), and this reader wants
+    to refuse object (pickled) arrays by their header, before any of their bytes are read.
+    """
+
+    def __init__(self, zf, name):
+        self.zf, self.name = zf, name
+        self.infos = {}
+        for info in zf.infolist():
+            self.infos.setdefault(info.filename, info)  # the first of duplicated names
+
+    def structure(self):
+        info = self.infos.get(STRUCTURE)
+        if info is None:
+            members = sorted(self.infos)[:5]
+            raise CheckpointError(f"{self.name}: a zip archive, but not a minigan checkpoint (no "
+                                  f"{STRUCTURE}; members: {members})")
+        if info.file_size > MAX_STRUCTURE_BYTES:
+            raise CheckpointError(f"{self.name}: {STRUCTURE} claims {info.file_size} bytes; a "
+                                  "checkpoint's structure is small JSON (corrupt file?)")
+        with self.zf.open(info) as f:
+            raw = f.read()
+        return json.loads(raw.decode("utf-8"))
+
+    def array(self, member, dtype_name, shape):
+        """The array stored as ``member + '.npy'``, after checking that its header agrees with
+        the structure's ``dtype_name`` and ``shape`` and with the member's size in the zip."""
+        if not isinstance(member, str):
+            raise CheckpointError(f"{self.name}: malformed array reference {member!r}")
+        info = self.infos.get(member + ".npy")  # the exact member, never a look-alike name
+        if info is None:
+            raise CheckpointError(f"{self.name}: the checkpoint refers to array {member!r}, "
+                                  "which is missing from the file")
+        with self.zf.open(info) as f:
+            version = np.lib.format.read_magic(f)
+            if version == (1, 0):
+                header = np.lib.format.read_array_header_1_0(f)
+            elif version == (2, 0):
+                header = np.lib.format.read_array_header_2_0(f)
+            else:
+                raise CheckpointError(f"{self.name}: array {member!r} has .npy format version "
+                                      f"{version}, which this reader does not know")
+            a_shape, fortran, dtype = header
+            if dtype.hasobject:
+                raise CheckpointError(f"{self.name}: array {member!r} holds Python objects "
+                                      f"(dtype {dtype}); loading it would unpickle them, and "
+                                      "minigan never unpickles")
+            if dtype.kind not in "biuf" or dtype.name != dtype_name or \
+                    list(a_shape) != list(shape):
+                raise CheckpointError(f"{self.name}: array {member!r} is {dtype} {list(a_shape)}, "
+                                      f"but the checkpoint says {dtype_name} {shape}")
+            nbytes = math.prod(a_shape) * dtype.itemsize
+            offset = f.tell()
+            if offset + nbytes != info.file_size:
+                raise CheckpointError(f"{self.name}: array {member!r} should hold {nbytes} bytes "
+                                      f"of data after its header, but its zip member has "
+                                      f"{info.file_size - offset} (truncated or corrupt)")
+            data = f.read(nbytes)  # the zip's CRC is checked when the member is read to its end
+            if f.read(1):
+                raise CheckpointError(f"{self.name}: array {member!r} has extra bytes")
+        if len(data) != nbytes:
+            raise CheckpointError(f"{self.name}: array {member!r} is truncated")
+        flat = np.frombuffer(data, dtype=dtype)
+        a = flat.reshape(a_shape[::-1]).transpose() if fortran else flat.reshape(a_shape)
+        return np.array(a, dtype=dtype.newbyteorder("="))  # native order, writable, C order
+
+
 class _Decoder:
-    def __init__(self, npz, name, device_for):
-        self.npz, self.name, self.device_for = npz, name, device_for
+    def __init__(self, archive, name, device_for):
+        self.archive, self.name, self.device_for = archive, name, device_for
 
     def array(self, node, key):
-        member = node[key]
-        try:
-            a = self.npz[member + ".npy"]  # the exact zip member, never a look-alike name
-        except KeyError:
-            raise CheckpointError(f"{self.name}: the checkpoint refers to array {member!r}, "
-                                  "which is missing from the file") from None
-        if a.dtype.name != node["dtype"] or list(a.shape) != list(node["shape"]):
-            raise CheckpointError(f"{self.name}: array {member!r} is {a.dtype.name} {list(a.shape)}, "
-                                  f"but the checkpoint says {node['dtype']} {node['shape']}")
-        return a
+        dtype, shape = node.get("dtype"), node.get("shape")
+        if not isinstance(dtype, str) or not isinstance(shape, list) or \
+                not all(isinstance(d, int) and not isinstance(d, bool) and d >= 0 for d in shape):
+            raise CheckpointError(f"{self.name}: malformed array entry {_short(node)}")
+        return self.archive.array(node[key], dtype, shape)
 
     def decode(self, node):
         if node is None or isinstance(node, (bool, int, float, str)):
@@ -193,31 +264,57 @@ class _Decoder:
         if isinstance(node, list):  # not written by save; tolerated as a list
             return [self.decode(v) for v in node]
         if not isinstance(node, dict) or len(node) < 1:
-            raise CheckpointError(f"{self.name}: malformed structure entry {node!r}")
+            raise CheckpointError(f"{self.name}: malformed structure entry {_short(node)}")
         if "list" in node:
-            return [self.decode(v) for v in node["list"]]
+            return [self.decode(v) for v in _items(self, node, "list")]
         if "tuple" in node:
-            return tuple(self.decode(v) for v in node["tuple"])
+            return tuple(self.decode(v) for v in _items(self, node, "tuple"))
         if "dict" in node or "odict" in node:
-            items = [(self._key(k), self.decode(v)) for k, v in node.get("dict", node.get("odict"))]
+            pairs = _items(self, node, "dict" if "dict" in node else "odict")
+            items = []
+            for pair in pairs:
+                if not isinstance(pair, list) or len(pair) != 2:
+                    raise CheckpointError(f"{self.name}: malformed dict item {_short(pair)}")
+                items.append((self._key(pair[0]), self.decode(pair[1])))
             return collections.OrderedDict(items) if "odict" in node else dict(items)
         if "float" in node:
+            if node["float"] not in ("nan", "inf", "-inf"):
+                raise CheckpointError(f"{self.name}: malformed float entry {_short(node)}")
             return float(node["float"])
         if "tensor" in node:
             host = self.array(node, "tensor")
-            B.as_dtype(host.dtype)  # refuses dtypes minigan doesn't have
+            if host.dtype not in B.SUPPORTED_DTYPES:
+                raise CheckpointError(f"{self.name}: tensor {node['tensor']!r} has dtype "
+                                      f"{host.dtype}, which minigan tensors don't have")
             t = tensor(host, device=self.device_for(node))
             if node.get("parameter"):
                 from .nn.module import Parameter
                 return Parameter(t, requires_grad=bool(node.get("requires_grad", True)))
             return t.requires_grad_(True) if node.get("requires_grad") else t
         if "ndarray" in node:
-            return np.array(self.array(node, "ndarray"))
-        raise CheckpointError(f"{self.name}: unknown structure entry {sorted(node)}")
+            return self.array(node, "ndarray")
+        raise CheckpointError(f"{self.name}: unknown structure entry {_short(sorted(node))}")
 
     def _key(self, node):
         key = self.decode(node)
-        return tuple(key) if isinstance(key, list) else key
+        key = tuple(key) if isinstance(key, list) else key
+        try:
+            hash(key)
+        except TypeError:
+            raise CheckpointError(f"{self.name}: unusable dict key {_short(key)}") from None
+        return key
+
+
+def _items(decoder, node, tag):
+    items = node[tag]
+    if not isinstance(items, list):
+        raise CheckpointError(f"{decoder.name}: malformed {tag} entry {_short(node)}")
+    return items
+
+
+def _short(value, limit=80):
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _device_chooser(map_location):
@@ -228,16 +325,35 @@ def _device_chooser(map_location):
         dev = B.device(map_location)
         return lambda node: dev
     if isinstance(map_location, dict):
-        table = {str(B.device(k)): v for k, v in map_location.items()}
-        return lambda node: table.get(node.get("device", "cpu"), "cpu")
+        table = {str(B.device(k)): B.device(v) for k, v in map_location.items()}
+        cpu = B.device("cpu")
+        return lambda node: table.get(str(node.get("device", "cpu")), cpu)
     raise TypeError("minigan.load: map_location must be None, a device, a device name or a dict "
                     f"mapping saved devices to devices, not {type(map_location).__name__}")
+
+
+# What a damaged archive can raise from zipfile, json and the .npy header parser: a bad zip
+# (BadZipFile, and NotImplementedError for an unknown compression method), a CRC mismatch
+# (BadZipFile), a cut-off member (EOFError), a malformed header or JSON (ValueError,
+# SyntaxError from the header's literal parser, UnicodeDecodeError), a structure of the wrong
+# shape (KeyError, TypeError, AttributeError, IndexError), absurd nesting (RecursionError),
+# and sizes too big to allocate (MemoryError, OverflowError).
+_DAMAGE = (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, ValueError,
+           SyntaxError, KeyError, TypeError, AttributeError, IndexError, RecursionError,
+           MemoryError, OverflowError, OSError)
 
 
 def load(f, map_location=None, weights_only=True):
     """Read a checkpoint written by :func:`save`. Tensors come back on the CPU, or on
     ``map_location``, with their dtypes. ``weights_only`` is accepted for PyTorch
-    compatibility: a minigan checkpoint never holds anything but data."""
+    compatibility: a minigan checkpoint never holds anything but data.
+
+    Every way a file can be wrong ends in :class:`CheckpointError` naming the file and the
+    problem: not a zip (a pickle from ``torch.save`` is recognised and refused), truncated,
+    a failed CRC, a structure that does not parse, an array whose header disagrees with the
+    structure or with its own size, an object array (it would unpickle: refused from its
+    header, before any of its bytes are read). Nothing is ever unpickled.
+    """
     device_for = _device_chooser(map_location)
     name = os.fsdecode(f) if isinstance(f, (str, bytes, os.PathLike)) else getattr(f, "name", repr(f))
     name = str(name)
@@ -257,21 +373,19 @@ def load(f, map_location=None, weights_only=True):
         raise CheckpointError(f"{name}: not a minigan checkpoint: a checkpoint is a .npz zip archive, "
                               f"but the file starts with {head!r}{hint}")
     try:
-        with np.load(f, allow_pickle=False) as npz:
-            if STRUCTURE not in npz.files:
-                raise CheckpointError(f"{name}: a zip archive, but not a minigan checkpoint (no "
-                                      f"{STRUCTURE}; members: {npz.files[:5]})")
-            raw = npz[STRUCTURE]
-            document = json.loads(bytes(raw).decode("utf-8"))
+        with zipfile.ZipFile(f) as zf:
+            archive = _Archive(zf, name)
+            document = archive.structure()
             if not isinstance(document, dict) or document.get("format") != FORMAT:
                 raise CheckpointError(f"{name}: {STRUCTURE} does not describe a minigan checkpoint")
             if document.get("version") != VERSION:
                 raise CheckpointError(f"{name}: checkpoint format version {document.get('version')}, "
                                       f"this minigan reads version {VERSION}")
-            return _Decoder(npz, name, device_for).decode(document["root"])
+            if "root" not in document:
+                raise CheckpointError(f"{name}: {STRUCTURE} has no 'root' entry")
+            return _Decoder(archive, name, device_for).decode(document["root"])
     except CheckpointError:
         raise
-    except (zipfile.BadZipFile, zipfile.LargeZipFile, ValueError, OSError, EOFError, KeyError,
-            UnicodeDecodeError, TypeError) as e:
+    except _DAMAGE as e:
         raise CheckpointError(f"{name}: corrupt or truncated minigan checkpoint "
-                              f"({type(e).__name__}: {e})") from e
+                              f"({type(e).__name__}: {_short(str(e), 200)})") from e

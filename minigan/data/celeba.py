@@ -156,7 +156,8 @@ class CelebADataset(Dataset):
                             f"pixels, got {crop!r}")
         self.crop = crop
         self._file = None
-        self._length = len(self._group())
+        with _h5_errors(self.path, GROUP):
+            self._length = len(self._group())
 
     def _group(self):
         """The open ``img_align_celeba`` group (the file is opened on first use)."""
@@ -174,15 +175,19 @@ class CelebADataset(Dataset):
             raise IndexError(f"CelebADataset index {index} is out of range for "
                              f"{self._length} images")
         key = f"{index % self._length}.jpg"
-        try:
-            dataset = self._group()[key]
-        except KeyError:
-            raise DataError(f"{self.path}: {GROUP}/{key} is missing; the book's layout numbers "
-                            f"the images 0.jpg ... {self._length - 1}.jpg") from None
-        if dataset.shape != IMAGE_SHAPE or dataset.dtype != np.uint8:
-            raise DataError(f"{self.path}: {GROUP}/{key} is {dataset.dtype} {dataset.shape}, "
-                            f"expected uint8 {IMAGE_SHAPE}")
-        return dataset[()]
+        with _h5_errors(self.path, f"{GROUP}/{key}"):
+            try:
+                dataset = self._group()[key]
+            except KeyError:
+                raise DataError(f"{self.path}: {GROUP}/{key} is missing; the book's layout numbers "
+                                f"the images 0.jpg ... {self._length - 1}.jpg") from None
+            if not hasattr(dataset, "shape") or not hasattr(dataset, "dtype"):
+                raise DataError(f"{self.path}: {GROUP}/{key} is a {type(dataset).__name__}, not "
+                                f"an image dataset (uint8 {IMAGE_SHAPE})")
+            if dataset.shape != IMAGE_SHAPE or dataset.dtype != np.uint8:
+                raise DataError(f"{self.path}: {GROUP}/{key} is {dataset.dtype} {dataset.shape}, "
+                                f"expected uint8 {IMAGE_SHAPE}")
+            return dataset[()]
 
     def __getitem__(self, index):
         img = self.raw(index)
@@ -223,27 +228,50 @@ class CelebADataset(Dataset):
         return f"CelebADataset({self.path!r}{crop}: {self._length} images)"
 
 
+# What h5py raises for a damaged file: OSError ("Can't synchronously read data", "filter
+# returned failure"), RuntimeError ("bad symbol table node signature"), and, for damaged
+# names and types, KeyError, ValueError or TypeError.
+_H5_ERRORS = (OSError, RuntimeError, KeyError, ValueError, TypeError)
+
+
+@contextlib.contextmanager
+def _h5_errors(path: str, what: str):
+    """Turn an error from inside h5py into a DataError naming the file and the entry."""
+    try:
+        yield
+    except DataError:
+        raise
+    except _H5_ERRORS as e:
+        raise DataError(f"{path}: damaged HDF5 file: can't read {what} "
+                        f"({type(e).__name__}: {e}); {HOW_TO_PACK}") from None
+
+
 def _open_celeba(path: str):
     """Open the packed file read-only, with an error that says how to make one if it is wrong."""
     import h5py
 
     if not os.path.isfile(path):
         raise DataError(f"{path}: no such file; {HOW_TO_PACK}")
-    if not h5py.is_hdf5(path):
+    with _h5_errors(path, "the file's header"):
+        is_hdf5 = h5py.is_hdf5(path)
+    if not is_hdf5:
         raise DataError(f"{path}: not an HDF5 file (expected CelebA packed by the book's layout); "
                         f"{HOW_TO_PACK}")
     try:
         f = h5py.File(path, "r")
-    except OSError as e:
+    except _H5_ERRORS as e:
         raise DataError(f"{path}: the HDF5 file cannot be opened ({e})") from None
-    group = f.get(GROUP)
-    if not isinstance(group, h5py.Group):
-        names = sorted(f.keys())
+    try:
+        with _h5_errors(path, f"the group '{GROUP}'"):
+            group = f.get(GROUP)
+            if not isinstance(group, h5py.Group):
+                names = sorted(f.keys())
+                shown = ", ".join(names[:8]) + (f" ... ({len(names)} in all)" if len(names) > 8 else "")
+                raise DataError(f"{path}: no group '{GROUP}' (the file has: {shown or 'nothing'}); "
+                                f"{HOW_TO_PACK}")
+            if len(group) == 0:
+                raise DataError(f"{path}: the group '{GROUP}' holds no images; {HOW_TO_PACK}")
+    except BaseException:
         f.close()
-        shown = ", ".join(names[:8]) + (f" ... ({len(names)} in all)" if len(names) > 8 else "")
-        raise DataError(f"{path}: no group '{GROUP}' (the file has: {shown or 'nothing'}); "
-                        f"{HOW_TO_PACK}")
-    if len(group) == 0:
-        f.close()
-        raise DataError(f"{path}: the group '{GROUP}' holds no images; {HOW_TO_PACK}")
+        raise
     return f

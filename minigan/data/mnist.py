@@ -13,8 +13,10 @@ also the layout of Fashion-MNIST); :func:`read_idx` reads those. Every bad file 
 from __future__ import annotations
 
 import gzip
+import math
 import operator
 import os
+import zlib
 
 import numpy as np
 
@@ -61,7 +63,8 @@ def read_mnist_csv(path) -> tuple[np.ndarray, np.ndarray]:
 
     Read with pandas' C parser and ``header=None``, as the book does (BOOK_SPEC section 3);
     ``.csv.gz`` works too. A file that does not parse cleanly is then walked line by line to
-    say exactly where it goes wrong (the 1-based line, and the column for a bad cell).
+    say exactly where it goes wrong (the 1-based line, and the column for a bad cell); a file
+    that can't be read at all (broken gzip data, no permission) says that.
     """
     import pandas as pd
 
@@ -75,6 +78,8 @@ def read_mnist_csv(path) -> tuple[np.ndarray, np.ndarray]:
         raise DataError(f"{path}: the file is empty; {CSV_EXPECTED}") from None
     except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as e:
         _explain_csv(path, f"pandas could not parse it ({e})")
+    except _UNREADABLE as e:
+        raise DataError(f"{path}: {_unreadable(e)}; {CSV_EXPECTED}") from None
     if table.shape[1] != 1 + N_PIXELS or any(dtype.kind not in "iu" for dtype in table.dtypes):
         _explain_csv(path, f"pandas read {table.shape[1]} columns with types "
                            f"{sorted({str(d) for d in table.dtypes})}")
@@ -86,8 +91,30 @@ def read_mnist_csv(path) -> tuple[np.ndarray, np.ndarray]:
     return pixels.astype(np.uint8), labels.astype(np.int64)
 
 
+# what reading a broken (gzipped) file raises: gzip.BadGzipFile is an OSError; a stream cut
+# short is an EOFError; corrupt deflate data is a zlib.error
+_UNREADABLE = (OSError, EOFError, zlib.error)
+
+
+def _unreadable(e: BaseException) -> str:
+    """Why a file could not be read, in a few words (for a DataError after the path)."""
+    if isinstance(e, (gzip.BadGzipFile, EOFError, zlib.error)):
+        return f"broken gzip data ({e or type(e).__name__})"
+    if isinstance(e, OSError):
+        return f"can't read the file ({e.strerror or e})"
+    return str(e)
+
+
 def _explain_csv(path: str, fallback: str):
     """Walk the file (the slow path, only after a failure) and raise at its first bad line."""
+    try:
+        _walk_csv(path)
+    except _UNREADABLE as e:
+        raise DataError(f"{path}: {_unreadable(e)}; {CSV_EXPECTED}") from None
+    raise DataError(f"{path}: {fallback}; {CSV_EXPECTED}")
+
+
+def _walk_csv(path: str):
     opener = gzip.open if path.endswith(".gz") else open
     with opener(path, "rt", encoding="ascii", errors="replace", newline="") as f:
         for lineno, line in enumerate(f, start=1):
@@ -109,7 +136,6 @@ def _explain_csv(path: str, fallback: str):
                 if not lo <= value <= hi:
                     raise DataError(f"{path}, line {lineno}, column {column}: {what} {value} is "
                                     f"outside {lo}..{hi}; {CSV_EXPECTED}")
-    raise DataError(f"{path}: {fallback}; {CSV_EXPECTED}")
 
 
 # ============================================================================== IDX files
@@ -123,43 +149,81 @@ def read_idx(path) -> np.ndarray:
     Layout: two zero bytes, a dtype code (0x08 = uint8), the number of dimensions, each
     dimension as a big-endian int32, then the values in C order. The array comes back in the
     machine's byte order. Whether the file is gzipped is read from its first two bytes.
+    The header is checked before the data is read, and the data is read in pieces, so a
+    header that lies about the size costs no more memory than the file really holds.
     """
     path = os.fspath(path)
     try:
         with open(path, "rb") as f:
-            raw = f.read()
+            if f.read(2) == b"\x1f\x8b":
+                f.seek(0)
+                with gzip.GzipFile(fileobj=f, mode="rb") as stream:
+                    return _read_idx_stream(path, stream, None)
+            f.seek(0)
+            return _read_idx_stream(path, f, os.fstat(f.fileno()).st_size)
     except FileNotFoundError:
         raise DataError(f"{path}: no such file; expected an IDX file such as "
                         "train-images-idx3-ubyte.gz") from None
     except IsADirectoryError:
         raise DataError(f"{path}: is a folder, not an IDX file") from None
-    if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as e:
-            raise DataError(f"{path}: broken gzip data ({e})") from None
-    if len(raw) < 4:
-        raise DataError(f"{path}: truncated: {len(raw)} bytes, too short for an IDX header")
-    if raw[0] != 0 or raw[1] != 0:
-        raise DataError(f"{path}: not an IDX file: the magic number starts {raw[:4].hex()}, "
+    except _UNREADABLE as e:
+        raise DataError(f"{path}: {_unreadable(e)}") from None
+
+
+_CHUNK = 1 << 20
+
+
+def _read_exactly(stream, n: int) -> bytes:
+    """Up to ``n`` bytes (fewer only at the end of the stream), read a megabyte at a time."""
+    if n <= _CHUNK:
+        return stream.read(n)
+    parts, left = [], n
+    while left > 0:
+        part = stream.read(min(left, _CHUNK))
+        if not part:
+            break
+        parts.append(part)
+        left -= len(part)
+    return b"".join(parts)
+
+
+def _read_idx_stream(path: str, stream, size) -> np.ndarray:
+    """The IDX array in ``stream``; ``size`` is the file's length when known (a raw file)."""
+    head = _read_exactly(stream, 4)
+    if len(head) < 4:
+        raise DataError(f"{path}: truncated: {len(head)} bytes, too short for an IDX header")
+    if head[0] != 0 or head[1] != 0:
+        raise DataError(f"{path}: not an IDX file: the magic number starts {head.hex()}, "
                         "expected two zero bytes, a dtype code and the number of dimensions")
-    code, ndim = raw[2], raw[3]
+    code, ndim = head[2], head[3]
     if code not in _IDX_DTYPES:
         raise DataError(f"{path}: unsupported IDX dtype code 0x{code:02x}; expected one of "
                         + ", ".join(f"0x{c:02x}" for c in _IDX_DTYPES) + " (0x08 = uint8)")
     header = 4 + 4 * ndim
-    if len(raw) < header:
+    dims = _read_exactly(stream, 4 * ndim)
+    if len(dims) < 4 * ndim:
         raise DataError(f"{path}: truncated header: {ndim} dimensions need {header} bytes, "
-                        f"file has {len(raw)}")
-    shape = tuple(int(d) for d in np.frombuffer(raw, ">i4", count=ndim, offset=4))
+                        f"file has {4 + len(dims)}")
+    shape = tuple(int(d) for d in np.frombuffer(dims, ">i4", count=ndim))
+    if any(d < 0 for d in shape):
+        raise DataError(f"{path}: corrupt header: negative dimension in {list(shape)}")
     dtype = np.dtype(_IDX_DTYPES[code])
-    expected = int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    found = len(raw) - header
+    expected = math.prod(shape) * dtype.itemsize  # Python ints: no overflow
+    if size is not None:  # a raw file: compare sizes before reading anything
+        found = size - header
+    else:
+        body = _read_exactly(stream, expected + 1)  # one more byte tells of extra data
+        found = len(body)
     if found != expected:
         problem = "truncated" if found < expected else "extra bytes after the data"
         raise DataError(f"{path}: {problem}: header says {'x'.join(map(str, shape))} = "
                         f"{expected} bytes of data, file has {found}")
-    return np.frombuffer(raw, dtype, offset=header).reshape(shape).astype(dtype.newbyteorder("="))
+    if size is not None:
+        body = _read_exactly(stream, expected)
+        if len(body) != expected:
+            raise DataError(f"{path}: truncated while reading: expected {expected} bytes of "
+                            f"data, read {len(body)}")
+    return np.frombuffer(body, dtype).reshape(shape).astype(dtype.newbyteorder("="))
 
 
 # ============================================================================== the dataset

@@ -126,6 +126,14 @@ class Module:
         for _, m in self.named_children():
             yield m
 
+    def apply(self, fn):
+        """Call ``fn`` on every submodule (children first, as PyTorch) and then on this module;
+        returns self. DCGAN's initialisation: ``netG.apply(weights_init)``."""
+        for m in self.children():
+            m.apply(fn)
+        fn(self)
+        return self
+
     def named_parameters(self, prefix="", recurse=True):
         seen = set()
         mods = self.named_modules(prefix=prefix) if recurse else [(prefix, self)]
@@ -248,15 +256,22 @@ class Module:
         return out
 
     def load_state_dict(self, state_dict, strict=True):
-        """Copy values in; every missing, unexpected or mis-shaped key is listed in one error."""
+        """Copy values in; every missing, unexpected, mis-shaped or unusable key is listed in
+        one error. All or nothing: every value is converted to its target's dtype and device
+        first, and only then are they all assigned, so an error leaves the module unchanged."""
         own = self.state_dict()
         missing = [k for k in own if k not in state_dict]
         unexpected = [k for k in state_dict if k not in own]
+        unusable = [f"{k}: a {type(state_dict[k]).__name__}, not a tensor"
+                    for k in own if k in state_dict and not _is_array_like(state_dict[k])]
         mismatched = [f"{k}: checkpoint {tuple(state_dict[k].shape)} vs model {own[k].shape}"
-                      for k in own if k in state_dict and tuple(state_dict[k].shape) != own[k].shape]
+                      for k in own if k in state_dict and _is_array_like(state_dict[k])
+                      and tuple(state_dict[k].shape) != own[k].shape]
         problems = []
         if mismatched:
             problems.append("size mismatch for " + "; ".join(mismatched))
+        if unusable:
+            problems.append("unusable values for " + "; ".join(unusable))
         if strict and missing:
             problems.append("missing keys: " + ", ".join(missing))
         if strict and unexpected:
@@ -269,18 +284,31 @@ class Module:
             for name in m._buffers:
                 targets[m_prefix + ("." if m_prefix else "") + name] = (m, name)
         from ..autograd import no_grad
+        staged = []  # (target, new value): converted first, assigned only when all converted
         with no_grad():
             for k, v in state_dict.items():
                 if k not in own:
                     continue
                 target = targets[k]
-                if isinstance(target, tuple):
-                    m, name = target
-                    old = m._buffers[name]
-                    m._buffers[name] = Tensor(v, dtype=old.dtype, device=old.device) if not isinstance(v, Tensor) \
-                        else v.detach().to(old.device).to(old.dtype).clone()
-                else:
-                    target.copy_(v if isinstance(v, Tensor) else Tensor(v))
+                try:
+                    if isinstance(target, tuple):
+                        m, name = target
+                        old = m._buffers[name]
+                        new = Tensor(v, dtype=old.dtype, device=old.device) if not isinstance(v, Tensor) \
+                            else v.detach().to(old.device).to(old.dtype).clone()
+                    else:  # Tensor.copy_'s conversion, without its assignment
+                        src = (v if isinstance(v, Tensor) else Tensor(v)).to(target.device)
+                        new = target.backend.xp.astype(src.data, target.data.dtype, copy=True)
+                except (TypeError, ValueError) as e:
+                    raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:"
+                                       f"\n  can't convert {k}: {e}") from None
+                staged.append((target, new))
+        for target, new in staged:  # plain stores: nothing here can fail half way
+            if isinstance(target, tuple):
+                m, name = target
+                m._buffers[name] = new
+            else:
+                target.data = new
         return _IncompatibleKeys(missing, unexpected)
 
     # ------------------------------------------------------------------ printing
@@ -303,6 +331,10 @@ class _IncompatibleKeys(tuple):
         t = super().__new__(cls, (missing, unexpected))
         t.missing_keys, t.unexpected_keys = missing, unexpected
         return t
+
+
+def _is_array_like(v):
+    return isinstance(v, Tensor) or (hasattr(v, "shape") and hasattr(v, "dtype"))
 
 
 def _float64():
