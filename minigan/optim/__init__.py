@@ -5,10 +5,12 @@ switches to ``torch.optim.Adam(self.parameters())`` (and ``lr=0.0001`` for the G
 network holds its own optimiser and calls ``zero_grad()``, ``backward()``, ``step()`` once per
 sample (BOOK_SPEC section 1.4), so at batch 1 the optimiser step is the largest single cost of
 training (BASELINES.md section 4). Reading order: optimizer.py (groups, state dicts), sgd.py,
-adam.py (the in-place update that makes batch-1 training fast).
+adam.py (the in-place update that makes batch-1 training fast); rmsprop.py (beyond the book:
+WGAN's optimiser).
 """
 from .adam import Adam, AdamW
 from .optimizer import Optimizer, required
+from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "required"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "required"]
