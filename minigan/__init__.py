@@ -25,6 +25,8 @@ from .serialization import load, save  # noqa: E402
 # --- viz (engine work) ---
 from . import viz  # noqa: E402
 from .gradcheck import gradcheck, gradgradcheck  # noqa: E402
+# --- torch.linalg's vector norms (issue 10) ---
+from . import linalg  # noqa: E402
 
 __version__ = "0.1.0"
 
@@ -73,5 +75,5 @@ __all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empt
            "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "gradcheck",
            "gradgradcheck", "set_default_dtype", "get_default_dtype", "set_default_tensor_type",
            "set_default_device", "get_default_device", "is_tensor", "numel", "autograd", "cuda", "nn",
-           "optim", "utils", "save", "load", "viz",
+           "optim", "utils", "save", "load", "viz", "linalg",
            *_functional_names]

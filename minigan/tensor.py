@@ -259,6 +259,24 @@ class Tensor:
         self.data = self.backend.xp.astype(src_data, self.data.dtype, copy=True)
         return self
 
+    def clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's names
+        """Clamp the values into [min, max] in place (WGAN's weight clipping:
+        ``with no_grad(): p.clamp_(-0.01, 0.01)``). Like the other in-place methods it
+        changes the numbers only and records nothing in the graph, so it refuses a tensor
+        that a recorded graph computes (use ``clamp``, which is differentiable)."""
+        self._check_inplace("clamp_")
+        from .autograd import is_grad_enabled
+        if self.creator is not None and is_grad_enabled():
+            raise RuntimeError("clamp_: in-place clamping of a tensor computed by a recorded graph "
+                               "is not supported (its gradient would be wrong); use clamp()")
+        if min is None and max is None:
+            raise RuntimeError("clamp_: at least one of 'min' or 'max' must not be None")
+        lo, hi = (v.to(self.device).data if isinstance(v, Tensor) else v for v in (min, max))
+        self.data = self.backend.xp.clip(self.data, lo, hi)
+        return self
+
+    clip_ = clamp_
+
     def uniform_(self, a=0.0, b=1.0):
         self._check_inplace("uniform_")
         self.data = _from_host(B.host_generator().uniform(a, b, self.shape), self.dtype, self.backend)

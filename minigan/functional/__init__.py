@@ -17,6 +17,7 @@ from .reduction import (amax, amin, argmax, argmin, broadcast_to, expand, expand
 from .shape import (cat, chunk, clone, concat, contiguous, flatten, getitem, pad, permute,
                     reshape, split, squeeze, stack, t, transpose, unflatten, unsqueeze, view,
                     view_as)
+from .vector_norm import norm
 
 is_array_mode = False  # this namespace works on Tensors (and records a graph when enabled)
 
@@ -25,8 +26,8 @@ __all__ = [
     "clip", "clone", "concat", "contiguous", "div", "eq", "erf", "exp", "expand", "expand_as",
     "flatten", "ge", "gelu", "getitem", "gt", "le", "leaky_relu", "linear", "log", "log_softmax",
     "logical_and", "lt", "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "ne", "neg",
-    "pad", "permute", "pow", "relu", "reshape", "sigmoid", "sign", "softmax", "split", "sqrt",
-    "square", "squeeze", "stack", "std", "sub", "sum", "sum_to", "t", "tanh", "to_device",
+    "norm", "pad", "permute", "pow", "relu", "reshape", "sigmoid", "sign", "softmax", "split",
+    "sqrt", "square", "squeeze", "stack", "std", "sub", "sum", "sum_to", "t", "tanh", "to_device",
     "to_dtype", "transpose", "unflatten", "unsqueeze", "var", "view", "view_as", "where",
 ]
 
@@ -36,9 +37,9 @@ def _attach_methods():
     methods = ["abs", "add", "amax", "amin", "argmax", "argmin", "chunk", "clamp", "clip", "clone",
                "contiguous", "div", "eq", "erf", "exp", "expand", "expand_as", "flatten", "ge",
                "gt", "le", "log", "log_softmax", "lt", "matmul", "max", "maximum", "mean", "min",
-               "minimum", "mul", "ne", "neg", "permute", "pow", "relu", "reshape", "sigmoid",
-               "sign", "softmax", "split", "sqrt", "square", "squeeze", "std", "sub", "sum",
-               "t", "tanh", "transpose", "unflatten", "unsqueeze", "var", "view", "view_as"]
+               "minimum", "mul", "ne", "neg", "norm", "permute", "pow", "relu", "reshape",
+               "sigmoid", "sign", "softmax", "split", "sqrt", "square", "squeeze", "std", "sub",
+               "sum", "t", "tanh", "transpose", "unflatten", "unsqueeze", "var", "view", "view_as"]
     g = globals()
     for name in methods:
         setattr(Tensor, name, g[name])
