@@ -11,5 +11,9 @@ from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss,
 from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 # --- convolutions (conv work) ---
 from .conv import Conv2d, ConvTranspose2d  # noqa: E402
+# --- pooling, resizing, embedding (issue 10) ---
+from .pooling import AvgPool2d, MaxPool2d  # noqa: E402
+from .sparse import Embedding  # noqa: E402
+from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: E402
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -7,3 +7,8 @@ from ..functional.loss import (binary_cross_entropy, binary_cross_entropy_with_l
 from ..functional.norm import batch_norm, dropout, layer_norm  # noqa: F401
 # --- conv2d, conv_transpose2d (conv work) ---
 from ..functional.conv import conv2d, conv_transpose2d  # noqa: E402,F401
+# --- pooling, resizing, embedding (issue 10) ---
+from ..functional.embedding import embedding, one_hot  # noqa: E402,F401
+from ..functional.interpolate import (interpolate, upsample, upsample_bilinear,  # noqa: E402,F401
+                                      upsample_nearest)
+from ..functional.pool import avg_pool2d, max_pool2d, max_pool2d_with_indices  # noqa: E402,F401
