@@ -39,7 +39,7 @@ from . import autograd
 from . import backend as B
 
 __all__ = ["detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled",
-           "is_anomaly_check_nan_enabled"]
+           "is_anomaly_check_nan_enabled", "AnomalyError"]
 
 _PACKAGE = os.path.dirname(os.path.abspath(__file__)) + os.sep
 # minigan's engine: frames here are never "where the op was created" - the layer that called
@@ -49,6 +49,16 @@ _ENGINE = tuple(_PACKAGE + p for p in ("autograd.py", "anomaly.py", "tensor.py",
                                        "backend.py", "functional" + os.sep, "nn" + os.sep,
                                        "optim" + os.sep))
 _STDLIB = tuple({os.path.abspath(sysconfig.get_paths()[k]) + os.sep for k in ("stdlib", "platstdlib")})
+
+
+class AnomalyError(RuntimeError):
+    """A NaN or Inf found by anomaly mode. A ``RuntimeError``, as PyTorch raises, so
+    ``except RuntimeError`` still catches it; ``op`` is the Function's class name, ``phase``
+    ``"forward"`` or ``"backward"``, ``site`` the creation site (``describe_site``'s text)."""
+
+    def __init__(self, message, op=None, phase=None, site=None):
+        super().__init__(message)
+        self.op, self.phase, self.site = op, phase, site
 
 
 # ============================================================================== switching it on
@@ -210,9 +220,10 @@ def checked_call(fn, inputs):
     if autograd._anomaly_check_nan:
         bad = _bad_values(backend.xp, data)
         if bad is not None:
-            raise RuntimeError(f"Function '{type(fn).__name__}' returned {bad} values in its 0th "
-                               f"output (forward); inputs: {_describe_arrays(arrays)}; "
-                               f"{describe_site(fn)}")
+            site = describe_site(fn)
+            raise AnomalyError(f"Function '{type(fn).__name__}' returned {bad} values in its 0th "
+                               f"output (forward); inputs: {_describe_arrays(arrays)}; {site}",
+                               op=type(fn).__name__, phase="forward", site=site)
     out = autograd.Tensor._wrap(data, backend)
     if autograd._grad_enabled and fn.differentiable:
         needs = tuple([t.requires_grad for t in inputs])
@@ -243,9 +254,11 @@ def checked_backward(fn, F, gy):
         data = gx if F.is_array_mode else gx.data
         bad = _bad_values(fn.xp, data)
         if bad is not None:
-            raise RuntimeError(
+            site = describe_site(fn)
+            raise AnomalyError(
                 f"Function '{name}Backward' returned {bad} values in its {i}th output (the "
                 f"gradient for input {i} of '{name}'); inputs: "
                 f"{_describe_arrays([x.data for x in fn.inputs])}; upstream gradient: "
-                f"{_describe_arrays([gy if F.is_array_mode else gy.data])}; {describe_site(fn)}")
+                f"{_describe_arrays([gy if F.is_array_mode else gy.data])}; {site}",
+                op=name, phase="backward", site=site)
     return gxs

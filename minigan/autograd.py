@@ -465,5 +465,5 @@ def _root_grad(t, g):
 
 from .tensor import Tensor  # noqa: E402  (Tensor needs this module first)
 from . import anomaly as _anomaly  # noqa: E402  (it reads the flags above)
-from .anomaly import (detect_anomaly, is_anomaly_check_nan_enabled,  # noqa: E402,F401
+from .anomaly import (AnomalyError, detect_anomaly, is_anomaly_check_nan_enabled,  # noqa: E402,F401
                       is_anomaly_enabled, set_detect_anomaly)

@@ -11,7 +11,8 @@ import pytest
 
 import minigan
 from minigan import autograd
-from minigan.autograd import Function, detect_anomaly, is_anomaly_enabled, set_detect_anomaly
+from minigan.autograd import (AnomalyError, Function, detect_anomaly, is_anomaly_enabled,
+                              set_detect_anomaly)
 
 HERE = os.path.basename(__file__)
 
@@ -68,11 +69,12 @@ def test_forward_zero_over_zero_float64_2d():
 
 def test_forward_inf_is_caught_too():
     x = minigan.tensor([1000.0])
-
-    def go():
+    with pytest.raises(AnomalyError) as info:  # a RuntimeError, as PyTorch's
         with detect_anomaly():
             x.exp()
-    assert "Function 'Exp' returned inf values" in raised(go)
+    assert "Function 'Exp' returned inf values" in str(info.value)
+    assert isinstance(info.value, RuntimeError)
+    assert (info.value.op, info.value.phase) == ("Exp", "forward") and HERE in info.value.site
 
 
 def test_forward_without_grad_is_checked():
