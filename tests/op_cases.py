@@ -445,6 +445,11 @@ def _amax_args(shape):
     return st.tuples(dims_of(shape), st.booleans())
 
 
+def _norm_args(shape):
+    """A vector norm's p (smooth away from 0), dims and keepdim."""
+    return st.tuples(st.sampled_from([2, 2.0, 3, 1.5]), dims_of(shape), st.booleans())
+
+
 POSITIVE = dict(min_value=0.5, max_value=2.5)
 NONZERO = dict(min_magnitude=0.5)
 SCALARS = st.sampled_from([2.0, -1.5, 0.5, 3, np.float64(2.5)])
@@ -516,6 +521,12 @@ CASES = [
            unary_with(_amax_args, elements=_tied(), gc=dict(distinct=True)), gradgrad=True),
     OpCase("amin", lambda F, x, dim, keepdim: x.amin(dim=dim if dim is not None else tuple(range(x.ndim)), keepdim=keepdim),
            unary_with(_amax_args, elements=_tied(), gc=dict(distinct=True))),
+    # (|x| >= 1e-100: below 1e-154, x * x underflows and PyTorch's own code paths disagree)
+    OpCase("norm", lambda F, x, p, dim, keepdim: F.norm(x, p, dim, keepdim),
+           unary_with(_norm_args, min_magnitude=1e-100, gc=dict(min_magnitude=0.2)), gradgrad=True),
+    OpCase("norm_method", lambda F, x, p, dim, keepdim: x.norm(p, dim, keepdim),
+           unary_with(_norm_args, min_magnitude=1e-100, gc=dict(min_magnitude=0.2))),
+    OpCase("norm_fro", lambda F, x: x.norm(), unary(min_magnitude=1e-100, gc=dict(min_magnitude=0.2))),
     # ---------------------------------------------------------------- shape
     OpCase("reshape", lambda F, x, shape: x.reshape(shape), unary_with(reshape_targets), gradgrad=True),
     OpCase("view", lambda F, x, shape: x.view(shape), unary_with(reshape_targets)),
@@ -577,7 +588,7 @@ COVERED_FUNCTIONAL = {
     "abs", "add", "amax", "amin", "broadcast_to", "cat", "chunk", "clamp", "clip", "clone",
     "concat", "contiguous", "div", "erf", "exp", "expand", "expand_as", "flatten", "gelu",
     "getitem", "leaky_relu", "linear", "log", "log_softmax", "matmul", "max", "maximum", "mean",
-    "min", "minimum", "mul", "neg", "pad", "permute", "pow", "relu", "reshape", "sigmoid",
+    "min", "minimum", "mul", "neg", "norm", "pad", "permute", "pow", "relu", "reshape", "sigmoid",
     "softmax", "split", "sqrt", "square", "squeeze", "stack", "std", "sub", "sum", "sum_to", "t",
     "tanh", "to_device", "to_dtype", "transpose", "unflatten", "unsqueeze", "var", "view",
     "view_as", "where",

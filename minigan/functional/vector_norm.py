@@ -10,7 +10,9 @@ so does minigan: the backward divides by the norm where it is nonzero and multip
 0/1 mask, so no NaN is ever formed and the second derivative at 0 is 0 as well (PyTorch's).
 
 ord: 2 (the default), 1, inf, -inf, 0 (the number of nonzeros, no gradient) or any other
-real p, ``(sum |x|^p)^(1/p)``, each with PyTorch's gradient.
+real p, ``(sum |x|^p)^(1/p)``, each with PyTorch's gradient. As in PyTorch, nothing is
+rescaled: the 2-norm underflows to 0 when every |x| < 1e-154 (the norm of one element is
+|x| itself).
 """
 from __future__ import annotations
 
@@ -43,12 +45,21 @@ class _Norm(Function):
         safe = n + (1.0 - nonzero)              # the norm, with 1 in place of 0 (never 0/0)
         return x, gy, nonzero, safe
 
+    def _single(self, x):
+        """A norm over one element is |x| exactly, as PyTorch gives it (no x*x underflow)."""
+        if math.prod(x.shape[a] for a in self.axes) == 1:
+            return self.xp.sum(self.xp.abs(x), axis=self.axes, keepdims=self.keepdim)
+        return None
+
 
 class Norm2(_Norm):
     """sqrt(sum x^2); gradient x / |x|, and 0 at the zero vector."""
 
     def forward(self, x):
         xp = self.xp
+        single = self._single(x)
+        if single is not None:
+            return single
         return xp.sqrt(xp.sum(x * x, axis=self.axes, keepdims=self.keepdim))
 
     def backward(self, F, gy):
@@ -66,6 +77,9 @@ class NormP(_Norm):
 
     def forward(self, x):
         xp = self.xp
+        single = self._single(x)
+        if single is not None:
+            return single
         ax = xp.abs(x)
         if self.p > 0:
             terms = ax ** self.p
