@@ -201,9 +201,11 @@ def test_embedding_gradcheck_and_gradgradcheck(device):
     assert minigan.gradgradcheck(lambda w: F.embedding(idx, w) ** 2, (w,))
 
 
-def test_embedding_layer_like_torch():
+@pytest.mark.parametrize("device", DEVICES)
+def test_embedding_layer_like_torch(device):
     minigan.manual_seed(0)
-    e = nn.Embedding(1000, 8, padding_idx=3)
+    e = nn.Embedding(1000, 8, padding_idx=3, device=device)
+    assert e.weight.device == device
     assert repr(e) == repr(torch.nn.Embedding(1000, 8, padding_idx=3)) == "Embedding(1000, 8, padding_idx=3)"
     assert repr(nn.Embedding(10, 3, padding_idx=-1, scale_grad_by_freq=True)) == \
         repr(torch.nn.Embedding(10, 3, padding_idx=-1, scale_grad_by_freq=True))

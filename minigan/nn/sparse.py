@@ -48,7 +48,7 @@ class Embedding(Module):
     def _fill_padding_idx_with_zero(self):
         if self.padding_idx is not None:
             with no_grad():
-                self.weight[self.padding_idx] = 0.0
+                self.weight[self.padding_idx, :] = 0.0  # both axes named: the array API's rule
 
     def forward(self, input):
         return embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
