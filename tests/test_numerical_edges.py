@@ -34,8 +34,10 @@ def check(fn, *arrays, dtype, **kwargs):
 def in_float64(fn):
     """``fn`` computed by PyTorch in float64, returned in the inputs' dtype: the reference where
     PyTorch's own float32 kernel loses the answer. A constant channel of -1e4 must normalise
-    to exactly 0; torch 2.x's float32 CPU BatchNorm gives x_hat = -0.027 there, and its
-    LayerNorm backward rounds the gradient to whole numbers. minigan (shifted data) is exact."""
+    to exactly 0; torch 2.x's float32 CPU BatchNorm gives x_hat = -0.027 there (it computes
+    x * alpha + beta, cancelling two terms of 3e6), and its LayerNorm backward rounds the
+    gradient to whole numbers. minigan is exact: LayerNorm subtracts each row's first value
+    before the mean, BatchNorm sums float32 in float64."""
     def wrapped(F, *inputs):
         dtype = inputs[0].dtype
         outs = fn(F, *[x.double() for x in inputs])
@@ -149,13 +151,15 @@ def test_cross_entropy_extreme_logits(dtype):
 
 # ============================================================================== LayerNorm
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("values", ["constant", "zeros", "extreme", "constant_huge"])
+@pytest.mark.parametrize("values", ["constant", "zeros", "extreme", "constant_huge", "constant_odd"])
 def test_layer_norm_edges(dtype, values):
     rng = np.random.default_rng(1)
     x = {"constant": np.full((3, 200), 0.7),
          "zeros": np.zeros((3, 200)),
          "extreme": np.resize(EXTREME, (3, 200)) * rng.choice([-1.0, 1.0], (3, 200)),
-         "constant_huge": np.full((3, 200), 1e4)}[values]
+         "constant_huge": np.full((3, 200), 1e4),
+         # 200 float32 copies of 1234.567 don't sum to 200 x 1234.567: a plain mean gave 0.1
+         "constant_odd": np.full((3, 200), 1234.567)}[values]
     w, b = rng.standard_normal(200), rng.standard_normal(200)
 
     def fn(F, x, w, b):
@@ -164,9 +168,12 @@ def test_layer_norm_edges(dtype, values):
     # (~316 g) but finite. float32 extremes: PyTorch's two-pass variance vs minigan's differ
     # in rounding on 1e8-sized squares.
     rtol, atol = (1e-4, 1e-4) if dtype == "float32" else (1e-7, 1e-8)
-    reference = in_float64(fn) if values == "constant_huge" else None
-    check(fn, x, w, b, dtype=dtype, rtol=rtol, atol=atol, torch_fn=reference)
+    reference = in_float64(fn) if values in ("constant_huge", "constant_odd") else None
+    outs = check(fn, x, w, b, dtype=dtype, rtol=rtol, atol=atol, torch_fn=reference)
     check_grads_finite(fn, x, w, b, dtype=dtype)
+    if values != "extreme":  # a constant row is exactly 0 after normalising: y = bias
+        np.testing.assert_array_equal(outs[0].detach().numpy(),
+                                      np.broadcast_to(b.astype(dtype), x.shape))
 
 
 @pytest.mark.parametrize("dtype", DTYPES)
@@ -182,13 +189,14 @@ def test_layer_norm_module_book_shape_constant_sample(dtype):
 
 # ============================================================================== BatchNorm
 @pytest.mark.parametrize("dtype", DTYPES)
-@pytest.mark.parametrize("values", ["constant", "extreme", "constant_huge"])
-@pytest.mark.parametrize("shape", [(4, 3), (2, 3, 5), (1, 3, 4, 4)])
+@pytest.mark.parametrize("values", ["constant", "extreme", "constant_huge", "constant_odd"])
+@pytest.mark.parametrize("shape", [(4, 3), (2, 3, 5), (1, 3, 4, 4), (1, 3, 14, 14)])
 def test_batch_norm_training_edges(dtype, values, shape):
     rng = np.random.default_rng(2)
     x = {"constant": np.full(shape, 0.25),
          "extreme": np.resize(EXTREME, shape) * rng.choice([-1.0, 1.0], shape),
-         "constant_huge": np.full(shape, -1e4)}[values]
+         "constant_huge": np.full(shape, -1e4),
+         "constant_odd": np.full(shape, 1234.567)}[values]  # float32 sums of it round
     C = shape[1]
     w, b = rng.standard_normal(C), rng.standard_normal(C)
 
@@ -200,11 +208,14 @@ def test_batch_norm_training_edges(dtype, values, shape):
         y = layer(x)
         return y, layer.running_mean * 1.0, layer.running_var * 1.0
     rtol, atol = (1e-4, 1e-4) if dtype == "float32" else (1e-7, 1e-8)
-    reference = in_float64(fn) if values == "constant_huge" else None
+    reference = in_float64(fn) if values in ("constant_huge", "constant_odd") else None
     outs = check(fn, x, w, b, dtype=dtype, rtol=rtol, atol=atol, torch_fn=reference)
-    if values != "extreme":  # a constant channel is exactly 0 after normalising: y = bias
-        expected = np.broadcast_to(b.reshape((1, C) + (1,) * (len(shape) - 2)), shape)
-        np.testing.assert_array_equal(outs[0].detach().numpy(), expected.astype(dtype))
+    if values != "extreme":  # a constant channel is 0 after normalising: y = bias
+        expected = np.broadcast_to(b.reshape((1, C) + (1,) * (len(shape) - 2)), shape).astype(dtype)
+        # exactly in float32 (its sums are exact in float64); float64 keeps its own rounding
+        # of the mean (~1e-16 relative, times |x| / sqrt(eps)): 5e-10 at 1234.567, as torch's
+        atol = 0.0 if dtype == "float32" else 1e-8
+        np.testing.assert_allclose(outs[0].detach().numpy(), expected, rtol=0, atol=atol)
 
 
 @pytest.mark.parametrize("dtype", DTYPES)

@@ -66,9 +66,9 @@ class LayerNorm(Function):
         self.stat_shape = x.shape[:k] + (1,) * (x.ndim - k)
         inv_n = 1.0 / self.n
         # Shifted data: subtract each row's first value before taking the mean. The maths is
-        # the same, but a constant row is then exactly 0 (a plain float32 mean of 200 values
-        # of 1e4 is off by ~1e-3, which x_hat would scale by 1/sqrt(eps) = 316 into a visible
-        # 0.3), and rows far from 0 lose less to cancellation.
+        # the same, but a constant row is then exactly 0 (a plain float32 mean of 200 copies
+        # of 1234.567 is a few ulps off, which x_hat scales by 1/sqrt(eps) = 316 into 0.1),
+        # and rows far from 0 lose less to cancellation.
         if x.ndim == 1:
             xc = x - x[:1]
         else:
@@ -178,15 +178,16 @@ class BatchNorm(Function):
         self.param_shape = (1, self.channels) + (1,) * (x.ndim - 2)
         if self.training:
             inv_m = 1.0 / (self.batch * self.spatial)
-            # shifted data, as in LayerNorm: each channel's first value is subtracted before
-            # the mean, so a constant channel normalises to exactly 0, not to rounding noise
-            # times 1/sqrt(eps)
-            first = x[(slice(0, 1), slice(None)) + (slice(0, 1),) * (x.ndim - 2)]
-            xc = x - first
-            shift = self._channel_sums(xc) * inv_m
-            xc -= shift
+            if B.as_dtype(x.dtype) == B.float32:
+                # float32 statistics accumulate in float64, as PyTorch's CPU kernel does: a
+                # float32 sum of 196 copies of 1234.567 is a few ulps off, and x_hat scales
+                # that by 1/sqrt(eps) = 316 into 0.1 for a channel that should be exactly 0
+                mean = xp.astype(self._channel_sums(xp.astype(x, B.float64)) * inv_m, x.dtype)
+            else:
+                mean = self._channel_sums(x) * inv_m
+            xc = x - mean
             var = self._channel_sums(xc * xc) * inv_m
-            self.batch_mean, self.batch_var = first + shift, var
+            self.batch_mean, self.batch_var = mean, var
         else:
             mean, var = (xp.reshape(a, self.param_shape) for a in self.running)
             xc = x - mean
