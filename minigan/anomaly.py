@@ -8,16 +8,16 @@ A GAN that trains for hours can turn to NaN at hour three; by the time the loss 
         loss = D(G(seed))                  # forward: every op's output is checked
         loss.backward()                    # backward: every op's gradients are checked
 
-    RuntimeError: Function 'Log' returned nan values in its 0th output (forward); inputs:
+    AnomalyError: Function 'Log' returned nan values in its 0th output (forward); inputs:
     (3,) float32; created at train.py:42 in step: y = x.log()
 
 While the mode is on, every :class:`~minigan.autograd.Function` records where it was created
 (the first stack frame outside the minigan package, i.e. the user's file and line; and, when
 minigan's own code such as the book's training loop made the call, the innermost frame of it
 too), its forward output is checked for NaN and Inf, and so are the gradients its backward
-returns. A failing check raises ``RuntimeError`` naming the Function class, its inputs'
-shapes and dtypes and the creation site; an exception raised *inside* a backward gets the
-same facts as a note. NumPy's own "invalid value" warnings are silenced while a checked op
+returns. A failing check raises ``AnomalyError`` (a ``RuntimeError``, as in PyTorch) naming
+the Function class, its inputs' shapes and dtypes and the creation site; an exception raised
+*inside* a backward gets the same facts as a note. NumPy's own "invalid value" warnings are silenced while a checked op
 runs, since the check reports the same event with more context.
 
 Off by default and free when off: the engine reads one module-level flag per Function call
