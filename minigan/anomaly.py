@@ -17,8 +17,8 @@ minigan's own code such as the book's training loop made the call, the innermost
 too), its forward output is checked for NaN and Inf, and so are the gradients its backward
 returns. A failing check raises ``AnomalyError`` (a ``RuntimeError``, as in PyTorch) naming
 the Function class, its inputs' shapes and dtypes and the creation site; an exception raised
-*inside* a backward gets the same facts as a note. NumPy's own "invalid value" warnings are silenced while a checked op
-runs, since the check reports the same event with more context.
+*inside* a backward gets the same facts as a note. NumPy's own "invalid value" warnings are
+silenced while a checked op runs, since the check reports the same event with more context.
 
 Off by default and free when off: the engine reads one module-level flag per Function call
 (``autograd._anomaly_enabled``) and one per backward walk; everything in this file runs only
