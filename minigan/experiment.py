@@ -36,6 +36,10 @@ def batches(n: int, *, epochs: int = 1, batch_size: int = 1, shuffle: bool = Fal
     ``index`` is an ``int`` at batch size 1 (the book's ``for ... in dataset`` loop, in
     stored order unless ``shuffle``), else an int array of ``batch_size`` indexes (the last
     batch of an epoch may be smaller). ``start`` skips that many yields (resuming).
+
+    ``rng`` shuffles: an ``int`` seed gives epoch ``e`` the order of
+    ``default_rng([seed, e])``, so a resumed run finds the same order without any saved
+    generator state (what ``minigan train`` uses); a ``Generator`` is drawn from in turn.
     """
     if n <= 0:
         raise ValueError("the dataset is empty: nothing to train on")
@@ -44,9 +48,16 @@ def batches(n: int, *, epochs: int = 1, batch_size: int = 1, shuffle: bool = Fal
     if shuffle and rng is None:
         from .backend import host_generator   # minigan's generator, seeded by manual_seed
         rng = host_generator()
+    per_epoch = -(-n // batch_size)
     count = 0
     for epoch in range(epochs):
-        order = rng.permutation(n) if shuffle else None
+        if isinstance(rng, (int, np.integer)) and count + per_epoch <= start:
+            count += per_epoch            # a whole epoch before the resume point
+            continue
+        order = None
+        if shuffle:
+            order = (np.random.default_rng([int(rng), epoch]).permutation(n)
+                     if isinstance(rng, (int, np.integer)) else rng.permutation(n))
         for position in range(0, n, batch_size):
             if count >= start:
                 if batch_size == 1:

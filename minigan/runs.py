@@ -30,6 +30,7 @@ import minigan
 
 from .experiment import epochs_for
 from .modelfile import save_model
+from .resume import RunInterrupted, RunState, StopSignals, checkpoint_path
 
 __all__ = ["RunOptions", "train", "load_real_data"]
 
@@ -57,6 +58,8 @@ class RunOptions:
     quiet: bool = False
     gif: bool = True
     discriminator_test: bool = False   # train D alone on real vs noise (the book's D test)
+    checkpoint_every: int | None = None   # write OUT/checkpoint.npz every N iterations
+    resume: bool = False                  # continue from OUT/checkpoint.npz
     argv: list = field(default_factory=list)
 
 
@@ -101,16 +104,42 @@ def load_real_data(experiment, data, split="train"):
     return load_mnist(data, split=split)
 
 
-def _seed_everything(seed: int):
+def _seed_everything(seed: int) -> int:
+    """Seed minigan's generator and Python's ``random``; the seed also orders shuffled epochs."""
     minigan.manual_seed(seed)
     random.seed(seed)          # the book's generate_real() and one-hot labels use it
-    return np.random.default_rng(seed)
+    return seed
 
 
-def _progress_bar(total, options, desc):
+def _progress_bar(total, options, desc, initial=0):
     from tqdm import tqdm
-    return tqdm(total=total, desc=desc, unit="it", mininterval=0.5, smoothing=0.05,
+    return tqdm(total=total, desc=desc, unit="it", mininterval=0.5, smoothing=0.05, initial=initial,
                 disable=options.quiet, file=sys.stderr, dynamic_ncols=True)
+
+
+class _Checkpoints:
+    """The run's side of :mod:`minigan.resume`: restore on ``--resume``, then write a
+    checkpoint every ``--checkpoint-every`` iterations and when a stop signal arrived."""
+
+    def __init__(self, options, config, networks: dict, extra: dict | None = None):
+        self.options, self.path = options, checkpoint_path(options.out)
+        self.state = RunState(networks, config, extra)
+        self.stop = None
+
+    def start(self) -> int:
+        if not self.options.resume:
+            return 0
+        start = self.state.restore(self.path)
+        _say(self.options, f"  resumed from {self.path} at iteration {start:,}")
+        return start
+
+    def after(self, it: int) -> None:
+        every = self.options.checkpoint_every
+        if every and it % every == 0:
+            self.state.save(self.path, it)
+        if self.stop is not None and self.stop.signum is not None:
+            self.state.save(self.path, it)
+            raise RunInterrupted(self.stop.signum, self.path, it)
 
 
 def _tail_mean(values, n=100):
@@ -141,7 +170,16 @@ def _base_config(experiment, options, dataset):
 
 
 def train(experiment, options: RunOptions) -> dict:
-    """Run ``experiment`` with ``options``; write the outputs; return metrics.json's content."""
+    """Run ``experiment`` with ``options``; write the outputs; return metrics.json's content.
+
+    SIGINT and SIGTERM are caught for the whole run (before the output folder exists), so
+    a stop request always ends at an iteration boundary with a checkpoint written.
+    """
+    with StopSignals() as stop:
+        return _train(experiment, options, stop)
+
+
+def _train(experiment, options, stop) -> dict:
     os.makedirs(options.out, exist_ok=True)
     rng = _seed_everything(options.seed)
     dataset = load_real_data(experiment, options.data, "train")
@@ -151,11 +189,11 @@ def train(experiment, options: RunOptions) -> dict:
     for d in config["departures"]:
         _say(options, f"  departure from the book: {d}")
     if experiment.kind == "classifier":
-        metrics = _train_classifier(experiment, options, dataset, rng, config)
+        metrics = _train_classifier(experiment, options, dataset, rng, config, stop)
     elif options.discriminator_test:
         metrics = _discriminator_test(experiment, options, dataset, config)
     else:
-        metrics = _train_gan(experiment, options, dataset, rng, config)
+        metrics = _train_gan(experiment, options, dataset, rng, config, stop)
     _write_json(os.path.join(options.out, "config.json"), config)
     _write_json(os.path.join(options.out, "metrics.json"), metrics)
     _say(options, f"  wrote {options.out}/: " + ", ".join(sorted(os.listdir(options.out))))
@@ -163,26 +201,32 @@ def train(experiment, options: RunOptions) -> dict:
 
 
 # ============================================================================== classifiers
-def _train_classifier(experiment, options, dataset, rng, config):
+def _train_classifier(experiment, options, dataset, rng, config, stop=None):
     from . import viz
     net = experiment.build(device=options.device)
     epochs = epochs_for(options.steps, options.epochs or experiment.default_epochs,
                         len(dataset), options.batch_size)
     total = epochs * -(-len(dataset) // options.batch_size)
     total = min(total, options.steps) if options.steps else total
-    bar = _progress_bar(total, options, experiment.name)
+    checkpoints = _Checkpoints(options, config, {"classifier": net})
+    checkpoints.stop = stop
+    first = checkpoints.start()
+    bar = _progress_bar(total, options, experiment.name, initial=first)
 
     def on_step(it, epoch, loss):
         bar.update(1)
         if it % 500 == 0 and net.progress:
             bar.set_postfix(epoch=epoch + 1, loss=f"{net.progress[-1]:.4f}", refresh=False)
+        checkpoints.after(it)
 
     start = time.perf_counter()
-    iterations = experiment.fit(net, dataset, epochs=epochs, steps=options.steps,
-                                batch_size=options.batch_size, shuffle=options.shuffle, rng=rng,
-                                device=options.device, on_step=on_step)
+    try:
+        iterations = experiment.fit(net, dataset, epochs=epochs, steps=options.steps,
+                                    batch_size=options.batch_size, shuffle=options.shuffle, rng=rng,
+                                    device=options.device, on_step=on_step, start=first)
+    finally:
+        bar.close()
     seconds = time.perf_counter() - start
-    bar.close()
     test = load_real_data(experiment, options.data, "test")
     config["test_data"] = test.source
     # BatchNorm in training mode updates its running statistics even while scoring (as in
@@ -253,7 +297,7 @@ def _discriminator_test(experiment, options, dataset, config):
             "d_progress_points": len(D.progress)}
 
 
-def _train_gan(experiment, options, dataset, rng, config):
+def _train_gan(experiment, options, dataset, rng, config, stop=None):
     from . import viz
     from .book import pattern1010
     display = _display_inputs(experiment, options.device)
@@ -266,7 +310,11 @@ def _train_gan(experiment, options, dataset, rng, config):
     frame_every = max(1, total // FRAMES)
     frames, snapshots = [], []
     half = pattern1010.half_seed(minigan, None, options.device)
-    bar = _progress_bar(total, options, experiment.name)
+    checkpoints = _Checkpoints(options, config, {"D": nets.D, "G": nets.G},
+                               {"frames": frames, "snapshots": snapshots})
+    checkpoints.stop = stop
+    first = checkpoints.start()
+    bar = _progress_bar(total, options, experiment.name, initial=first)
 
     def frame():
         images = experiment.generate(nets.G.module, display["gif_seeds"], display["gif_labels"])
@@ -284,15 +332,18 @@ def _train_gan(experiment, options, dataset, rng, config):
         if it % 500 == 0 and nets.D.progress and nets.G.progress:
             bar.set_postfix(epoch=epoch + 1, D=f"{nets.D.progress[-1]:.3f}",
                             G=f"{nets.G.progress[-1]:.3f}", refresh=False)
+        checkpoints.after(it)
 
-    if options.gif and not is_pattern:
+    if options.gif and not is_pattern and first == 0:
         frame()
     start = time.perf_counter()
-    iterations = experiment.fit(nets, dataset, epochs=epochs, steps=options.steps,
-                                batch_size=options.batch_size, shuffle=options.shuffle, rng=rng,
-                                device=options.device, on_step=on_step)
+    try:
+        iterations = experiment.fit(nets, dataset, epochs=epochs, steps=options.steps,
+                                    batch_size=options.batch_size, shuffle=options.shuffle, rng=rng,
+                                    device=options.device, on_step=on_step, start=first)
+    finally:
+        bar.close()
     seconds = time.perf_counter() - start
-    bar.close()
     out = options.out
     save_model(os.path.join(out, "model.npz"), experiment, {"D": nets.D.module, "G": nets.G.module}, config)
     viz.plot_gan_progress(nets.D.progress, nets.G.progress, os.path.join(out, "losses.png"),

@@ -19,8 +19,9 @@ def bad_input_errors() -> tuple:
     """The exception types that mean "the user's file or argument is wrong"."""
     from ..data import DataError
     from ..modelfile import ModelFileError
+    from ..resume import ResumeError
     from ..serialization import CheckpointError
-    return DataError, ModelFileError, CheckpointError, FileNotFoundError
+    return DataError, ModelFileError, CheckpointError, ResumeError, FileNotFoundError
 
 
 def run_reporting(command: str, fn, *args, **kwargs) -> int:

@@ -14,6 +14,7 @@ Book-faithful by default: one sample at a time, in stored order, PyTorch's defau
 from __future__ import annotations
 
 import argparse
+import contextlib
 import sys
 
 from . import fail, run_reporting
@@ -35,6 +36,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--shuffle", action="store_true", help="shuffle every epoch (the book: stored order)")
     parser.add_argument("--discriminator-test", action="store_true",
                         help="the book's D test instead: D alone learns real samples from uniform noise")
+    parser.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
+                        help="write OUT/checkpoint.npz every N iterations (Ctrl-C and SIGTERM always write one)")
+    parser.add_argument("--resume", action="store_true",
+                        help="continue from OUT/checkpoint.npz (same command otherwise); ends bit-identical "
+                             "to a run never stopped")
+    parser.add_argument("--detect-anomaly", action="store_true",
+                        help="stop at the first NaN/Inf in any op, forward or backward, naming the op and "
+                             "where it was made (slower: for debugging)")
     parser.add_argument("--no-gif", action="store_true", help="skip the training GIF")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or messages")
 
@@ -46,7 +55,22 @@ def run(args) -> int:
     options = RunOptions(data=args.data, epochs=args.epochs, steps=args.steps, seed=args.seed,
                          out=args.out or f"runs/{args.name}", device=args.device,
                          batch_size=args.batch_size, shuffle=args.shuffle, quiet=args.quiet,
-                         gif=not args.no_gif, discriminator_test=args.discriminator_test, argv=["minigan", *sys.argv[1:]])
+                         gif=not args.no_gif, discriminator_test=args.discriminator_test,
+                         checkpoint_every=args.checkpoint_every, resume=args.resume,
+                         argv=["minigan", *sys.argv[1:]])
     if options.batch_size < 1:
         return fail("train", f"--batch-size must be at least 1, got {options.batch_size}")
-    return run_reporting("train", train, experiment, options)
+    if options.checkpoint_every is not None and options.checkpoint_every < 1:
+        return fail("train", f"--checkpoint-every must be at least 1, got {options.checkpoint_every}")
+    from ..anomaly import AnomalyError, detect_anomaly
+    from ..resume import RunInterrupted
+    anomaly = detect_anomaly() if args.detect_anomaly else contextlib.nullcontext()
+    try:
+        with anomaly:
+            return run_reporting("train", train, experiment, options)
+    except RunInterrupted as e:
+        print(f"minigan train: {e}", file=sys.stderr)
+        return 128 + e.signum
+    except AnomalyError as e:      # a numerical failure, not bad input: exit status 1
+        print(f"minigan train: {e}", file=sys.stderr)
+        return 1

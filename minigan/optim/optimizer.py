@@ -208,6 +208,7 @@ class Optimizer:
             if key not in by_index:
                 raise ValueError(f"load_state_dict: state for parameter {key}, which no group holds")
             p = by_index[key]
+            _check_state_shapes(key, p, saved)
             state[p] = self._import_state(p, dict(saved), owner[id(p)])
         self.param_groups = new_groups
         self.state = state
@@ -234,6 +235,16 @@ class Optimizer:
                 lines.append(f"    {key}: {group[key]}")
         lines.append(")")
         return "\n".join(lines)
+
+
+def _check_state_shapes(key, p, saved):
+    """A moment of another shape than its parameter is refused on loading, not at the next
+    step (0-d entries such as a step count are left alone)."""
+    for k, v in saved.items():
+        shape = getattr(v, "shape", ())
+        if len(shape) > 0 and tuple(shape) != tuple(p.shape):
+            raise ValueError(f"load_state_dict: state {k!r} of parameter {key} has shape "
+                             f"{tuple(shape)}, but the parameter has shape {tuple(p.shape)}")
 
 
 def cast_like(value, p):
