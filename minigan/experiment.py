@@ -25,8 +25,9 @@ import minigan
 
 from .training import Network, conditional_gan_step, gan_step, train_step
 
-__all__ = ["ClassifierExperiment", "GanExperiment", "ConditionalGanExperiment", "Networks",
-           "batches", "one_hot", "random_labels", "cycling_labels"]
+__all__ = ["ClassifierExperiment", "GanExperiment", "ConditionalGanExperiment", "GanModel", "Networks",
+           "batches", "one_hot", "random_labels", "cycling_labels", "randn_seed", "rand_seed",
+           "uniform_seed"]
 
 
 def batches(n: int, *, epochs: int = 1, batch_size: int = 1, shuffle: bool = False,
@@ -213,6 +214,15 @@ def randn_seed(size: int):
     return seed
 
 
+def uniform_seed(size: int, low: float = -1.0, high: float = 1.0):
+    """Uniform noise in [low, high): the PyTorch tutorials' ``2 * torch.rand(B, 96) - 1``."""
+    def seed(torch, batch=None, device=None):
+        shape = (size,) if batch is None else (batch, size)
+        return torch.rand(*shape, device=device) * (high - low) + low
+    seed.size = size
+    return seed
+
+
 def rand_seed(size: int):
     """``generate_random(size)`` (section 2): uniform [0, 1), the first GAN's 1-value seed."""
     def seed(torch, batch=None, device=None):
@@ -251,6 +261,7 @@ class GanExperiment:
     notes: tuple = field(default=())
     kind: str = "gan"
     conditional = False         # D and G also read a one-hot label (ConditionalGanExperiment)
+    book_model = True           # a GAN of the book (GanModel: one beyond it)
 
     def build(self, torch=minigan, device=None, dtype=None) -> Networks:
         D = _to(self.discriminator(torch), device, dtype)
@@ -460,6 +471,47 @@ class ConditionalGanExperiment(GanExperiment):
             labels = np.full(count, int(labels), dtype=np.int64)
         seeds = self.seed(minigan, count, device)
         return self.generate(G_module, seeds, labels)
+
+
+# ============================================================================== beyond the book
+@dataclass(frozen=True)
+class GanModel(GanExperiment):
+    """A GAN beyond the book (:mod:`minigan.models`): the same loop, data, pictures and judge.
+
+    Such a model is defined by its tutorial, not by the book, so *its* published defaults are
+    the reference: ``batch_size`` samples per step, reshuffled every epoch (``shuffle``), and
+    pixels scaled from the data's [0, 1] into ``image_range`` - [-1, 1] for a generator ending
+    in Tanh. :meth:`scale` maps reals into that range and :meth:`to_images` maps G's outputs
+    back to [0, 1] for the pictures and the judge. ``reference`` names the recipe followed;
+    ``book_epochs`` is None. Models whose step is not the book's three-step order override
+    :meth:`iteration` (WGAN's critic iterations, :mod:`minigan.models.wgan`).
+    """
+    reference: str = ""
+    batch_size: int = 64
+    shuffle: bool = True
+    image_range: tuple = (-1.0, 1.0)
+    book_model = False          # (a class attribute, not a field)
+
+    def scale(self, images):
+        """Pixels in [0, 1] (tensors) as the model's ``image_range``."""
+        low, high = self.image_range
+        return images if (low, high) == (0.0, 1.0) else images * (high - low) + low
+
+    def real(self, item):
+        return self.scale(super().real(item))
+
+    def real_batch(self, dataset, index):
+        return self.scale(super().real_batch(dataset, index))
+
+    def noise_input(self, device=None):
+        """The D test's uniform "random image", in the model's pixel range."""
+        return self.scale(self.noise(minigan, device)), None
+
+    def to_images(self, out):
+        """G's raw output back from ``image_range`` to [0, 1] (clipped), as (N, C, H, W)."""
+        low, high = self.image_range
+        images = super().to_images(out)
+        return np.clip((images - low) / (high - low), 0.0, 1.0).astype(np.float32)
 
 
 def epochs_for(steps: int | None, epochs: int, n: int, batch_size: int) -> int:

@@ -39,7 +39,7 @@ def load_model(path, *, kind: str | None = None, device=None):
     kind raises :class:`ModelFileError` naming the file, the model it holds and what was
     expected. Modules are built by the experiment and loaded strictly.
     """
-    from . import book
+    from . import registry
     from .serialization import CheckpointError
     path = os.fspath(path)
     if not os.path.exists(path):
@@ -53,7 +53,7 @@ def load_model(path, *, kind: str | None = None, device=None):
                              "minigan train (no 'format': 'minigan.model')")
     name = saved.get("experiment")
     try:
-        experiment = book.get(name)
+        experiment = registry.get(name)
     except KeyError as e:
         raise ModelFileError(f"{path}: holds a model called {name!r}, which this minigan does not "
                              f"know ({e.args[0]})") from None

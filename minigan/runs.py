@@ -69,7 +69,10 @@ def _say(options, *parts):
 
 
 def departures(experiment, options) -> list[str]:
-    """Every way this run differs from the book's notebook, in words."""
+    """Every way this run differs from the book's notebook (for a model beyond the book: from
+    its own published defaults), in words."""
+    if not getattr(experiment, "book_model", True):
+        return _model_departures(experiment, options)
     out = []
     if options.batch_size != 1:
         out.append(f"batch size {options.batch_size} (the book trains one sample at a time)")
@@ -80,6 +83,22 @@ def departures(experiment, options) -> list[str]:
     epochs = options.epochs or experiment.default_epochs
     if epochs != experiment.book_epochs and options.steps is None:
         out.append(f"{epochs} epochs (the book: {experiment.book_epochs})")
+    if options.device != "cpu":
+        out.append(f"device {options.device}")
+    return out
+
+
+def _model_departures(experiment, options) -> list[str]:
+    out = [f"not a book model: {experiment.reference or experiment.section}"]
+    if options.batch_size != experiment.batch_size:
+        out.append(f"batch size {options.batch_size} (its default: {experiment.batch_size})")
+    if options.shuffle != experiment.shuffle:
+        out.append("stored order (its default: shuffled each epoch)" if experiment.shuffle
+                   else "shuffled each epoch (its default: stored order)")
+    if options.steps is not None:
+        out.append(f"stopped after {options.steps} iterations (--steps)")
+    elif options.epochs and options.epochs != experiment.default_epochs:
+        out.append(f"{options.epochs} epochs (its default: {experiment.default_epochs})")
     if options.device != "cpu":
         out.append(f"device {options.device}")
     return out
@@ -184,10 +203,13 @@ def _train(experiment, options, stop) -> dict:
     rng = _seed_everything(options.seed)
     dataset = load_real_data(experiment, options.data, "train")
     config = _base_config(experiment, options, dataset)
-    _say(options, f"minigan train {experiment.name}: {experiment.title} - book section {experiment.section}")
+    where = f"book section {experiment.section}" if getattr(experiment, "book_model", True) \
+        else experiment.section
+    _say(options, f"minigan train {experiment.name}: {experiment.title} - {where}")
     _say(options, f"  data: {config['data']} ({len(dataset):,} items)")
     for d in config["departures"]:
-        _say(options, f"  departure from the book: {d}")
+        _say(options, f"  departure from the book: {d}" if getattr(experiment, "book_model", True)
+             else f"  {d}")
     if experiment.kind == "classifier":
         metrics = _train_classifier(experiment, options, dataset, rng, config, stop)
     elif options.discriminator_test:

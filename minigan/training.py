@@ -18,6 +18,17 @@ meaning, so that bundle is :class:`Network` here and the steps are plain functio
   BOOK_SPEC 4.16): every network call also takes a one-hot label (the *condition*), the real
   sample's own for the real step, and a fresh random one for each of the two fake steps.
 
+Beyond the book (:mod:`minigan.models`), the Wasserstein GANs change the step itself:
+
+* :func:`critic_step` - the critic's ``mean(D(fake)) - mean(D(real))`` (no targets, no
+  Sigmoid), then WGAN's weight clipping or WGAN-GP's gradient penalty
+  (:func:`gradient_penalty`, a derivative of a derivative: double backward);
+* :func:`critic_generator_step` - G's ``-mean(D(G(z)))``;
+* :func:`wgan_step` - one iteration: a critic step on this batch, and every ``n_critic``-th
+  critic step also a G step.
+
+The batched, least-squares and logits GANs keep :func:`gan_step`'s order with another loss.
+
 Nothing here imports a framework: the functions only call methods that PyTorch and minigan
 share (``module(x)``, ``loss.backward()``, ``optimiser.step()`` ...), so the very same step
 drives a PyTorch copy of a model in the parity tests and in ``minigan bench train``.
@@ -30,7 +41,7 @@ that quirk, and the loss plots look like the book's.
 from __future__ import annotations
 
 __all__ = ["Network", "train_step", "generator_step", "gan_step", "conditional_gan_step",
-           "RECORD_EVERY"]
+           "gradient_penalty", "critic_step", "critic_generator_step", "wgan_step", "RECORD_EVERY"]
 
 #: The book appends ``loss.item()`` to ``progress`` when ``counter % 10 == 0`` (section 1.6).
 RECORD_EVERY = 10
@@ -133,3 +144,68 @@ def conditional_gan_step(D: Network, G: Network, real, real_label, seed_a, label
     loss_fake = train_step(D, G.module(seed_a, label_a).detach(), zeros, label_a)
     loss_g = generator_step(G, D, seed_b, ones, label_b)
     return loss_real, loss_fake, loss_g
+
+
+# ============================================================================== Wasserstein GANs
+def gradient_penalty(torch, critic, real, fake, alpha):
+    """WGAN-GP's penalty (Gulrajani et al. 2017): ``mean((||grad_x D(x_hat)||_2 - 1)^2)``.
+
+    ``x_hat = alpha * real + (1 - alpha) * fake`` with ``alpha`` ~ U(0, 1), one per sample
+    (shape (B, 1), or (B, 1, 1, 1) for images). The gradient of the critic's output with
+    respect to ``x_hat`` is taken with ``create_graph=True``, so it is itself a graph: the
+    penalty's backward differentiates a derivative (double backward) to reach the critic's
+    weights. ``torch`` is the framework (``minigan`` or ``torch``): its ``autograd.grad``.
+    """
+    x_hat = (alpha * real + (1 - alpha) * fake).detach().requires_grad_(True)
+    scores = critic(x_hat)
+    (gradient,) = torch.autograd.grad(scores.sum(), x_hat, create_graph=True)
+    norms = gradient.reshape(gradient.shape[0], -1).norm(2, dim=1)
+    return ((norms - 1) ** 2).mean()
+
+
+def critic_step(torch, D: Network, G: Network, real, seed, *, clip=None, alpha=None,
+                penalty_weight=0.0):
+    """One step of a Wasserstein critic: ``loss = mean(D(fake)) - mean(D(real))``.
+
+    The fake comes from ``seed`` and is detached (no gradient reaches G). WGAN then clips
+    every critic weight into ``[-clip, clip]`` (in place, under ``torch.no_grad()``);
+    WGAN-GP adds ``penalty_weight * gradient_penalty(...)`` at the ``alpha`` interpolates.
+    Records the loss (every 10th call) like :func:`train_step`.
+    """
+    fake = G.module(seed).detach()
+    loss = D.module(fake).mean() - D.module(real).mean()
+    if penalty_weight:
+        loss = loss + penalty_weight * gradient_penalty(torch, D.module, real, fake, alpha)
+    D.record(loss)
+    _descend(D, loss)
+    if clip is not None:
+        with torch.no_grad():
+            for p in D.parameters():
+                p.clamp_(-clip, clip)
+    return loss
+
+
+def critic_generator_step(G: Network, D: Network, seed):
+    """One step of a Wasserstein generator: ``loss = -mean(D(G(seed)))``; only G steps."""
+    loss = -D.module(G.module(seed)).mean()
+    G.record(loss)
+    _descend(G, loss)
+    return loss
+
+
+def wgan_step(torch, D: Network, G: Network, real, seed_a, seed_b, *, n_critic=5, clip=None,
+              alpha=None, penalty_weight=0.0):
+    """One iteration of WGAN / WGAN-GP on one batch of reals.
+
+    A :func:`critic_step` on ``real`` against a fake from ``seed_a``; when that was the
+    critic's ``n_critic``-th step since G's last (``D.counter % n_critic == 0``), also a
+    :func:`critic_generator_step` with the new seed ``seed_b``. So G steps once every
+    ``n_critic`` batches, as in PyTorch-GAN's wgan.py and wgan_gp.py. Returns
+    ``(critic loss, G loss or None)``.
+    """
+    loss_d = critic_step(torch, D, G, real, seed_a, clip=clip, alpha=alpha,
+                         penalty_weight=penalty_weight)
+    loss_g = None
+    if D.counter % n_critic == 0:
+        loss_g = critic_generator_step(G, D, seed_b)
+    return loss_d, loss_g

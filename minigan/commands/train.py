@@ -7,9 +7,12 @@ Examples::
     minigan train pattern1010 --out runs/1010
     minigan train mnist-gan --data mnist_train.csv --epochs 4     # the book's full run
     minigan train celeba-gan --data celeba_aligned_small.h5
+    minigan train gan-batched                        # beyond the book: batches of 64, shuffled
 
 Book-faithful by default: one sample at a time, in stored order, PyTorch's defaults.
 ``--batch-size`` and ``--shuffle`` are departures, printed and recorded in config.json.
+The models beyond the book (:mod:`minigan.models`) default to their published batch size,
+shuffled; a departure from those is printed the same way.
 """
 from __future__ import annotations
 
@@ -21,9 +24,9 @@ from . import fail, run_reporting
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    from .. import book
-    parser.add_argument("name", choices=book.NAMES, metavar="NAME",
-                        help="the model: " + ", ".join(book.NAMES))
+    from .. import registry
+    parser.add_argument("name", choices=registry.NAMES, metavar="NAME",
+                        help="the model: " + ", ".join(registry.NAMES))
     parser.add_argument("--data", default=None,
                         help="real data: a book CSV (mnist_train.csv), an IDX folder, 'fashion-mnist', "
                              "or a CelebA HDF5 file; default: the bundled real MNIST sample")
@@ -32,8 +35,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=int, default=0, help="seeds minigan's RNG and Python's random")
     parser.add_argument("--out", default=None, help="output folder (default: runs/NAME)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
-    parser.add_argument("--batch-size", type=int, default=1, help="samples per step (the book: 1)")
-    parser.add_argument("--shuffle", action="store_true", help="shuffle every epoch (the book: stored order)")
+    parser.add_argument("--batch-size", type=int, default=None,
+                        help="samples per step (the book: 1; a model beyond it: its published batch)")
+    parser.add_argument("--shuffle", action=argparse.BooleanOptionalAction, default=None,
+                        help="shuffle every epoch (the book: stored order; models beyond it: shuffled)")
     parser.add_argument("--discriminator-test", action="store_true",
                         help="the book's D test instead: D alone learns real samples from uniform noise")
     parser.add_argument("--checkpoint-every", type=int, default=None, metavar="N",
@@ -49,12 +54,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def run(args) -> int:
-    from .. import book
+    from .. import registry
     from ..runs import RunOptions, train
-    experiment = book.get(args.name)
+    experiment = registry.get(args.name)
+    batch_size, shuffle = registry.defaults(experiment)
     options = RunOptions(data=args.data, epochs=args.epochs, steps=args.steps, seed=args.seed,
                          out=args.out or f"runs/{args.name}", device=args.device,
-                         batch_size=args.batch_size, shuffle=args.shuffle, quiet=args.quiet,
+                         batch_size=batch_size if args.batch_size is None else args.batch_size,
+                         shuffle=shuffle if args.shuffle is None else args.shuffle, quiet=args.quiet,
                          gif=not args.no_gif, discriminator_test=args.discriminator_test,
                          checkpoint_every=args.checkpoint_every, resume=args.resume,
                          argv=["minigan", *sys.argv[1:]])

@@ -22,6 +22,8 @@ from ._figure import new_figure, save_figure
 STYLES = {
     "mse": ((0, 1.0), (0, 0.25, 0.5)),
     "bce": ((0, None), (0, 0.25, 0.5, 1.0, 5.0)),
+    # Wasserstein critics' losses (minigan.models.wgan) are signed and unbounded: free axis
+    "wasserstein": ((None, None), None),
 }
 
 
@@ -38,7 +40,8 @@ def plot_progress(progress, path=None, *, style="bce", title=None, ax=None):
     """Plot a loss list as the book does (BOOK_SPEC §1.8); returns the Figure.
 
     ``style`` is ``"bce"`` (ylim bottom 0, yticks 0, 0.25, 0.5, 1, 5) or ``"mse"`` (ylim
-    0..1, yticks 0, 0.25, 0.5). Draws into ``ax`` when given, else on a new 16x8 figure;
+    0..1, yticks 0, 0.25, 0.5), or ``"wasserstein"`` (a free axis, for signed critic
+    losses). Draws into ``ax`` when given, else on a new 16x8 figure;
     writes a PNG when ``path`` is given. An empty list gives an empty, labelled plot.
     """
     if style not in STYLES:
@@ -56,7 +59,8 @@ def plot_progress(progress, path=None, *, style="bce", title=None, ax=None):
                 ha="center", va="center", color="grey")
     # same order as pandas: limits first, then ticks (which widen a BCE axis up to 5.0)
     ax.set_ylim(*ylim)
-    ax.set_yticks(yticks)
+    if yticks is not None:
+        ax.set_yticks(yticks)
     ax.grid(True)
     ax.legend()
     if title:

@@ -1,0 +1,49 @@
+"""GANs beyond the book: the models people learn next, on the same engine, loop and judge.
+
+=====================  ==========================  ==========================================
+name (minigan train)   module                      recipe
+=====================  ==========================  ==========================================
+gan-batched            gan_batched.GAN_BATCHED     the classic batched MNIST GAN (BatchNorm G)
+gan-mlp                gan_mlp.GAN_MLP             MLP GAN, BCE on logits, U(-1, 1) noise
+lsgan                  lsgan.LSGAN                 the same networks, least-squares losses
+dcgan-mnist            dcgan_mnist.DCGAN_MNIST     conv D with max-pooling, conv-transpose G
+wgan                   wgan.WGAN                   Wasserstein critic, weight clipping, RMSprop
+wgan-gp                wgan_gp.WGAN_GP             gradient penalty by double backward
+=====================  ==========================  ==========================================
+
+Each is a :class:`minigan.experiment.GanModel`: networks, loss and optimiser as functions of
+the framework (``generator(torch=minigan)``), so the same definition builds the PyTorch twin
+of the parity tests. They reuse the book's loop (:meth:`GanExperiment.fit`), steps
+(:mod:`minigan.training`), pictures and judge; what is new is theirs alone - their networks,
+their losses, WGAN's critic iterations - and their defaults: batches, shuffled epochs,
+pixels in [-1, 1] for a Tanh generator.
+"""
+from __future__ import annotations
+
+import importlib
+
+#: command-line name -> (module, attribute)
+_REGISTRY = {
+    "gan-batched": ("gan_batched", "GAN_BATCHED"),
+    "gan-mlp": ("gan_mlp", "GAN_MLP"),
+    "lsgan": ("lsgan", "LSGAN"),
+    "dcgan-mnist": ("dcgan_mnist", "DCGAN_MNIST"),
+    "wgan": ("wgan", "WGAN"),
+    "wgan-gp": ("wgan_gp", "WGAN_GP"),
+}
+
+NAMES = tuple(_REGISTRY)
+
+
+def get(name: str):
+    """The model called ``name`` (see :data:`NAMES`)."""
+    try:
+        module, attribute = _REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"no model called {name!r}; the models beyond the book are: "
+                       f"{', '.join(NAMES)}") from None
+    return getattr(importlib.import_module(f"{__name__}.{module}"), attribute)
+
+
+def all_models():
+    return [get(name) for name in NAMES]
