@@ -9,17 +9,23 @@ tensor itself. Creation functions (``tensor``, ``zeros``, ``randn`` ...) are at 
 from __future__ import annotations
 
 import numbers
+import operator
 
 import numpy as np
 
 from . import backend as B
+from . import memory as _memory
+
+_memory_entries = _memory._entries
+_memory_lookup = _memory._entries.get
+_memory_stats_of = _memory._stats.get
 
 
 class Tensor:
     """A multi-dimensional array that can record the operations applied to it."""
 
-    __slots__ = ("data", "grad", "requires_grad", "creator", "generation", "backend",
-                 "_retains_grad", "_pending", "name", "__weakref__")
+    __slots__ = ("_data", "grad", "requires_grad", "creator", "generation", "backend",
+                 "_retains_grad", "_pending", "name", "_mem", "__weakref__")
     __array_ufunc__ = None  # make `ndarray * Tensor` call Tensor.__rmul__, not NumPy's loop
     __array_priority__ = 1000
 
@@ -34,7 +40,28 @@ class Tensor:
     def _wrap(array, backend, requires_grad=False):
         """Wrap a raw array without copying or checking (the hot path of every op)."""
         t = object.__new__(Tensor)
-        t.data = array
+        t._data = array
+        try:  # minigan.memory.charge, inline: the count of the bytes tensors hold (see there)
+            root = array.base
+            if root is None:
+                root = array
+            key = id(root)
+            entry = _memory_lookup(key)
+            if entry is None:
+                size = root.nbytes
+                stats = _memory_stats_of(backend)
+                if stats is None:
+                    stats = _memory.new_stats(backend)
+                now = stats[0] + size
+                stats[0] = now
+                if now > stats[1]:
+                    _memory.new_peak(stats, now)
+                entry = _memory_entries[key] = [1, size, stats, key]
+            else:
+                entry[0] += 1
+        except AttributeError:   # an array without .base or .nbytes (array-api-strict)
+            entry = _memory.charge(array, backend)
+        t._mem = entry
         t.backend = backend
         t.grad = None
         t.requires_grad = requires_grad
@@ -44,6 +71,43 @@ class Tensor:
         t._pending = None
         t.name = None
         return t
+
+    # ------------------------------------------------------------------ the array, counted
+    # ``data`` reads the slot directly (a C-level getter); setting it, and the tensor's end,
+    # keep minigan.memory's count of the bytes tensors hold on each device.
+    def _set_data(self, array):
+        entry = _memory.charge(array, B.backend_of_array(array))
+        try:
+            old = self._mem
+        except AttributeError:   # a Parameter being made: no array yet
+            old = None
+        self._data = array
+        self._mem = entry
+        if old is not None:
+            _memory.release(old)
+
+    data = property(operator.attrgetter("_data"), _set_data, doc="The raw array (NumPy, CuPy ...).")
+
+    def __del__(self):
+        try:  # minigan.memory.release, inline: this runs for every tensor that goes away
+            entry = self._mem
+            if entry[0] == 1:
+                entry[2][0] -= entry[1]
+                del _memory_entries[entry[3]]
+            else:
+                entry[0] -= 1
+        except Exception:        # never got an array (a failed constructor), or shutdown
+            pass
+
+    def __copy__(self):
+        """``copy.copy``: a second tensor on the same array (counted as sharing it)."""
+        new = object.__new__(type(self))
+        for name in ("grad", "requires_grad", "creator", "generation", "backend",
+                     "_retains_grad", "_pending", "name"):
+            setattr(new, name, getattr(self, name))
+        new._data = self._data
+        new._mem = _memory.charge(self._data, self.backend) if _memory.COUNTING else None
+        return new
 
     # ------------------------------------------------------------------ properties
     @property
@@ -512,6 +576,29 @@ class _TensorType:
     def __repr__(self):
         prefix = "minigan.cuda." if self.device_type == "cuda" else "minigan."
         return f"<class '{prefix}{self.__name__}'>"
+
+
+# ============================================================================== counting off
+def _wrap_uncounted(array, backend, requires_grad=False):
+    """``Tensor._wrap`` with memory counting off (``MINIGAN_COUNT_MEMORY=0``)."""
+    t = object.__new__(Tensor)
+    t._data = array
+    t._mem = None
+    t.backend = backend
+    t.grad = None
+    t.requires_grad = requires_grad
+    t.creator = None
+    t.generation = 0
+    t._retains_grad = False
+    t._pending = None
+    t.name = None
+    return t
+
+
+if not _memory.COUNTING:   # give the per-tensor cost back: a plain slot, no finaliser
+    Tensor.data = Tensor.__dict__["_data"]
+    Tensor._wrap = staticmethod(_wrap_uncounted)
+    del Tensor.__del__
 
 
 FloatTensor = _TensorType("FloatTensor", B.float32, "cpu")
