@@ -1,0 +1,266 @@
+"""The GANs beyond the book (``minigan.models``): structure, commands, and parity with PyTorch.
+
+Each model builds the same layer stack on minigan and on PyTorch; ``minigan train NAME
+--steps N`` writes every output; WGAN-GP's gradient penalty (double backward) and every
+parameter gradient through it match PyTorch in float64; a short float64 run of gan-batched
+and of WGAN, from identical weights and batches through the same step functions, ends with
+the same weights as PyTorch's.
+"""
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+import minigan
+from minigan import models, registry
+from minigan.cli import main
+from minigan.data import bundled_mnist
+from minigan.training import gan_step, gradient_penalty, wgan_step
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def _one_torch_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _layers(module):
+    return [type(m).__name__ for m in module.modules()]
+
+
+def _count(module):
+    return sum(p.numel() for p in module.parameters())
+
+
+def _twins(name, seed=0):
+    """The model on minigan and on PyTorch, float64, with minigan's initial weights in both."""
+    exp = models.get(name)
+    minigan.manual_seed(seed)
+    ours = exp.build(minigan, dtype=minigan.float64)
+    theirs = exp.build(torch, dtype=torch.float64)
+    for m, t in ((ours.D, theirs.D), (ours.G, theirs.G)):
+        t.module.load_state_dict({k: torch.from_numpy(np.array(v.numpy(), copy=True))
+                                  for k, v in m.module.state_dict().items()})
+    return exp, ours, theirs
+
+
+def _state(net):
+    return {k: np.array((v.detach() if isinstance(v, torch.Tensor) else v).numpy(), copy=True)
+            for k, v in net.module.state_dict().items()}
+
+
+def _assert_same_weights(ours, theirs, rtol=1e-6, atol=1e-12):
+    for m, t in ((ours.D, theirs.D), (ours.G, theirs.G)):
+        sm, st = _state(m), _state(t)
+        assert sm.keys() == st.keys()
+        for k in st:
+            np.testing.assert_allclose(sm[k], st[k], rtol=rtol, atol=atol, err_msg=f"{m.name}.{k}")
+
+
+def _reals(n, batch):
+    """``n`` batches of real digits scaled to [-1, 1], float64."""
+    images = bundled_mnist("train").images[:n * batch].astype(np.float64) / 255.0 * 2 - 1
+    return images.reshape(n, batch, 784)
+
+
+# ============================================================================== structure
+def test_registry_finds_both_kinds():
+    from minigan import book
+    assert set(models.NAMES) >= {"gan-batched", "gan-mlp", "lsgan", "dcgan-mnist", "wgan", "wgan-gp"}
+    assert not set(book.NAMES) & set(models.NAMES)
+    assert registry.NAMES == book.NAMES + models.NAMES
+    assert registry.get("mnist-gan") is book.get("mnist-gan")
+    assert registry.get("wgan-gp") is models.get("wgan-gp")
+    assert registry.defaults(book.get("mnist-gan")) == (1, False)
+    assert registry.defaults(models.get("gan-mlp")) == (128, True)
+    with pytest.raises(KeyError, match="beyond the book"):
+        registry.get("no-such-gan")
+
+
+@pytest.mark.parametrize("name", models.NAMES)
+def test_same_layer_stack_on_minigan_and_torch(name):
+    exp = models.get(name)
+    for build in (exp.discriminator, exp.generator):
+        ours, theirs = build(minigan), build(torch)
+        assert _layers(ours) == _layers(theirs)
+        assert [tuple(p.shape) for p in ours.parameters()] == [tuple(p.shape) for p in theirs.parameters()]
+    assert (_count(exp.discriminator(minigan)), _count(exp.generator(minigan))) == exp.parameters
+    assert not exp.book_model and exp.image_range == (-1.0, 1.0) and exp.shuffle
+
+
+def test_issue_settings():
+    """The issue's numbers: quirky BatchNorm eps, optimisers, batches, noise."""
+    G = models.get("gan-batched").generator(minigan)
+    assert [m.eps for m in G.modules() if type(m).__name__ == "BatchNorm1d"] == [0.8, 0.8, 0.8]
+    for name, kind, lr, betas, batch in (("gan-batched", "Adam", 2e-4, (0.5, 0.999), 64),
+                                         ("gan-mlp", "Adam", 3e-4, (0.5, 0.999), 128),
+                                         ("lsgan", "Adam", 3e-4, (0.5, 0.999), 128),
+                                         ("dcgan-mnist", "Adam", 3e-4, (0.5, 0.999), 128),
+                                         ("wgan", "RMSprop", 5e-5, None, 64),
+                                         ("wgan-gp", "Adam", 1e-4, (0.5, 0.9), 64)):
+        exp = models.get(name)
+        opt = exp.build().D.optimiser
+        group = opt.param_groups[0]
+        assert type(opt).__name__ == kind and group["lr"] == lr and exp.batch_size == batch, name
+        if betas:
+            assert tuple(group["betas"]) == betas, name
+    seeds = models.get("gan-mlp").seed(minigan, 500)
+    assert seeds.shape == (500, 96) and -1 <= seeds.min().item() < -0.9 and 0.9 < seeds.max().item() <= 1
+    assert models.get("wgan").clip == 0.01 and models.get("wgan").n_critic == 5
+    assert models.get("wgan-gp").penalty_weight == 10.0 and models.get("wgan-gp").n_critic == 5
+
+
+def test_images_scaled_to_tanh_range_and_back():
+    exp = models.get("gan-batched")
+    ds = bundled_mnist("train")
+    real = exp.real_batch(ds, np.arange(8)).numpy()
+    np.testing.assert_allclose(real, ds.images[:8] / 255.0 * 2 - 1, atol=1e-6)
+    back = exp.to_images(real)
+    assert back.shape == (8, 1, 28, 28)
+    np.testing.assert_allclose(back.reshape(8, 784), ds.images[:8] / 255.0, atol=1e-6)
+
+
+def test_least_squares_loss():
+    from minigan.models.lsgan import least_squares_loss
+    out, target = np.array([[0.3], [1.5]]), np.array([[1.0], [1.0]])
+    ours = least_squares_loss(minigan)(minigan.tensor(out), minigan.tensor(target)).item()
+    assert ours == pytest.approx(0.5 * np.mean((out - target) ** 2), rel=1e-6)
+
+
+# ============================================================================== WGAN-GP: double backward
+def test_gradient_penalty_and_every_parameter_gradient_match_torch_float64():
+    """The penalty, and d(penalty)/d(every critic weight) - a derivative through a backward
+    pass - agree with PyTorch in float64."""
+    exp, ours, theirs = _twins("wgan-gp")
+    rng = np.random.default_rng(3)
+    real = _reals(1, 16)[0]
+    fake = np.tanh(rng.standard_normal((16, 784)))
+    alpha = rng.uniform(size=(16, 1))
+    results = []
+    for fw, net in ((minigan, ours.D), (torch, theirs.D)):
+        net.module.zero_grad()
+        penalty = gradient_penalty(fw, net.module, fw.from_numpy(real), fw.from_numpy(fake),
+                                   fw.from_numpy(alpha))
+        penalty.backward()
+        grads = [np.zeros(tuple(p.shape)) if p.grad is None else np.array(p.grad.numpy(), copy=True)
+                 for p in net.module.parameters()]
+        results.append((penalty.item(), grads))
+    (p_ours, g_ours), (p_theirs, g_theirs) = results
+    assert p_theirs > 1e-3                        # a penalty worth checking
+    assert p_ours == pytest.approx(p_theirs, rel=1e-10)
+    assert len(g_ours) == len(g_theirs) == 6
+    # LeakyReLU is piecewise linear, so grad_x D does not move with the biases: only the three
+    # weights get a gradient from the penalty (zero or None for the biases, in both frameworks)
+    assert [bool(np.abs(b).max() > 0) for b in g_theirs] == [True, False] * 3
+    for i, (a, b) in enumerate(zip(g_ours, g_theirs)):
+        np.testing.assert_allclose(a, b, rtol=1e-9, atol=1e-14, err_msg=f"critic parameter {i}")
+
+
+# ============================================================================== training parity
+def test_gan_batched_parity_float64():
+    """20 batches of 64 through gan_step on both frameworks: the same weights at the end
+    (BatchNorm1d with eps 0.8 in training mode, BCE, Adam (0.5, 0.999))."""
+    exp, ours, theirs = _twins("gan-batched")
+    steps, batch = 20, 64
+    reals = _reals(steps, batch)
+    rng = np.random.default_rng(7)
+    seeds = rng.standard_normal((steps, 2, batch, 100))
+    before = _state(ours.G)
+    for fw, nets in ((minigan, ours), (torch, theirs)):
+        ones, zeros = exp.targets(fw, batch, dtype=fw.float64)
+        for real, (a, b) in zip(reals, seeds):
+            gan_step(nets.D, nets.G, fw.from_numpy(real), fw.from_numpy(a), fw.from_numpy(b), ones, zeros)
+    _assert_same_weights(ours, theirs)
+    np.testing.assert_allclose(ours.G.progress, theirs.G.progress, rtol=1e-8)
+    assert not np.allclose(before["0.weight"], _state(ours.G)["0.weight"])
+
+
+def test_wgan_parity_float64():
+    """12 batches through wgan_step (critic clipped at 0.01, RMSprop, G every 5th): same weights."""
+    exp, ours, theirs = _twins("wgan")
+    steps, batch = 12, 32
+    reals = _reals(steps, batch)
+    seeds = np.random.default_rng(8).standard_normal((steps, 2, batch, 100))
+    for fw, nets in ((minigan, ours), (torch, theirs)):
+        for real, (a, b) in zip(reals, seeds):
+            wgan_step(fw, nets.D, nets.G, fw.from_numpy(real), fw.from_numpy(a), fw.from_numpy(b),
+                      n_critic=exp.n_critic, clip=exp.clip)
+    assert (ours.D.counter, ours.G.counter) == (12, 2)
+    assert max(float(np.abs(p.detach().numpy()).max()) for p in ours.D.parameters()) <= 0.01
+    _assert_same_weights(ours, theirs)
+
+
+def test_wgan_gp_steps_parity_float64():
+    """10 batches through wgan_step with the penalty (Adam (0.5, 0.9)): same weights."""
+    exp, ours, theirs = _twins("wgan-gp")
+    steps, batch = 10, 16
+    reals = _reals(steps, batch)
+    rng = np.random.default_rng(9)
+    seeds, alphas = rng.standard_normal((steps, 2, batch, 100)), rng.uniform(size=(steps, batch, 1))
+    for fw, nets in ((minigan, ours), (torch, theirs)):
+        for real, (a, b), alpha in zip(reals, seeds, alphas):
+            wgan_step(fw, nets.D, nets.G, fw.from_numpy(real), fw.from_numpy(a), fw.from_numpy(b),
+                      n_critic=exp.n_critic, alpha=fw.from_numpy(alpha),
+                      penalty_weight=exp.penalty_weight)
+    _assert_same_weights(ours, theirs, rtol=1e-6, atol=1e-10)
+
+
+# ============================================================================== the command line
+FAST = ("gan-batched", "gan-mlp", "lsgan", "wgan", "wgan-gp")
+
+
+def _train(tmp_path, name, steps):
+    out = tmp_path / name
+    assert main(["train", name, "--steps", str(steps), "--out", str(out), "--quiet"]) == 0
+    return out
+
+
+@pytest.mark.parametrize("name", FAST)
+def test_train_writes_every_output(tmp_path, name):
+    out = _train(tmp_path, name, 10)
+    names = sorted(p.name for p in out.iterdir())
+    assert names == ["config.json", "losses.png", "metrics.json", "model.npz", "samples.png",
+                     "samples_book.png", "training.gif"]
+    config = json.loads((out / "config.json").read_text())
+    exp = models.get(name)
+    assert config["batch_size"] == exp.batch_size and config["shuffle"] is True
+    assert config["departures"][0].startswith("not a book model")
+    assert not any("the book trains" in d for d in config["departures"])
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["iterations"] == 10 and metrics["mode_collapse"]["count"] == 1000
+
+
+@pytest.mark.slow
+def test_train_dcgan_mnist_writes_outputs(tmp_path):
+    out = _train(tmp_path, "dcgan-mnist", 3)
+    assert json.loads((out / "metrics.json").read_text())["mode_collapse"]["count"] == 1000
+
+
+def test_departures_from_the_models_defaults(tmp_path):
+    out = tmp_path / "run"
+    assert main(["train", "gan-mlp", "--steps", "2", "--batch-size", "32", "--no-shuffle",
+                 "--out", str(out), "--quiet", "--no-gif"]) == 0
+    departures = json.loads((out / "config.json").read_text())["departures"]
+    assert "batch size 32 (its default: 128)" in departures
+    assert "stored order (its default: shuffled each epoch)" in departures
+
+
+def test_sample_and_eval_read_a_model_beyond_the_book(tmp_path, capsys):
+    out = _train(tmp_path, "gan-batched", 3)
+    model = str(out / "model.npz")
+    assert main(["sample", model, "--count", "6", "--out", str(tmp_path / "s.npz")]) == 0
+    images = np.load(tmp_path / "s.npz")["images"]
+    assert images.shape == (6, 1, 28, 28) and 0 <= images.min() and images.max() <= 1
+    capsys.readouterr()
+    assert main(["eval", model, "--count", "50", "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["model"] == "gan-batched" and report["count"] == 50
+    from minigan.modelfile import load_model
+    exp, modules, _ = load_model(model, kind="gan")
+    assert exp is models.get("gan-batched") and set(modules) == {"D", "G"}
