@@ -1,4 +1,5 @@
-"""Train one of the book's models on real data and write its weights, pictures and numbers.
+"""Train a model (one of the book's, or one beyond it) on real data; write its weights,
+pictures and numbers.
 
 Examples::
 
