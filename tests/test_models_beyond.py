@@ -264,3 +264,19 @@ def test_sample_and_eval_read_a_model_beyond_the_book(tmp_path, capsys):
     from minigan.modelfile import load_model
     exp, modules, _ = load_model(model, kind="gan")
     assert exp is models.get("gan-batched") and set(modules) == {"D", "G"}
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("script, args", [("beyond_gan_batched.py", []), ("beyond_gan_mlp.py", []),
+                                          ("beyond_lsgan.py", []), ("beyond_dcgan_mnist.py", []),
+                                          ("beyond_wgan.py", []), ("beyond_wgan.py", ["--gp"])])
+def test_examples_run(tmp_path, script, args):
+    import subprocess
+    import sys
+    from pathlib import Path
+    path = Path(__file__).resolve().parent.parent / "examples" / script
+    done = subprocess.run([sys.executable, str(path), "--steps", "5", *args], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "of 10 classes" in done.stdout
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".png", ".png"]
