@@ -16,6 +16,11 @@ labels come from Python's ``random.randint``, as the book's ``generate_random_on
 Afterwards ``minigan sample model.npz --label 3`` draws threes, and the judge (a classifier of
 real digits, :func:`minigan.metrics.load_judge`) checks, for every label, how many of 100
 drawings really are that digit (:func:`label_accuracy`).
+
+The book trains 12 epochs of 60,000 digits (720,000 iterations). ``minigan train cgan``'s
+default is 80 epochs of the bundled 4,000 (320,000 iterations, under 10 minutes on two cores):
+at 60 epochs the worst label was read right 90-92 % of the time, at 80 epochs 95-97 % (seeds
+0 and 1), every other label 96-100 %.
 """
 from __future__ import annotations
 
@@ -125,6 +130,6 @@ CGAN = ConditionalGanExperiment(
     loss=lambda torch: torch.nn.BCELoss(),
     optimiser=lambda torch, params: torch.optim.Adam(params, lr=0.0001),
     seed=randn_seed(100), noise=uniform_image, data="mnist", image_shape=(1, 28, 28),
-    book_epochs=12, default_epochs=20, parameters=(159_601, 180_184), plot_style="bce",
+    book_epochs=12, default_epochs=80, parameters=(159_601, 180_184), plot_style="bce",
     book_result="plot_images(9), (3), (1), (5): six varied, correct digits of each requested "
                 "label after 12 epochs of 60,000")
