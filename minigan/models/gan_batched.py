@@ -71,7 +71,9 @@ GAN_BATCHED = GanModel(
     loss=lambda torch: torch.nn.BCELoss(),
     optimiser=lambda torch, params: torch.optim.Adam(params, lr=2e-4, betas=(0.5, 0.999)),
     # 100 epochs of the 4,000 bundled digits (6,300 steps): seed 0 covers 10 classes, largest
-    # 13.9 %; seed 1 10 classes, largest 18.1 % (epochs 60-90 wander between 15 and 24 %).
+    # 13.9 %; seed 1 10 classes, largest 18.1 % (epochs 60-90 wander between 15 and 24 %) -
+    # with one BLAS thread. `minigan train gan-batched` with OpenBLAS's two threads rounds
+    # differently, and the run lands elsewhere: seed 0, 10 classes, largest 20.1 %, in 220 s.
     seed=randn_seed(LATENT), noise=uniform_image, data="mnist", image_shape=(1, 28, 28),
     book_epochs=None, default_epochs=100, parameters=(533_505, 1_510_032), batch_size=64,
     book_result="not a book model")
