@@ -291,7 +291,8 @@ def measure_ab(cases, *, repeats=7, min_block_s=0.25, settle_s=0.2, wait_quiet=T
                 best = (times, foreign)
             if foreign is None or foreign <= foreign_limit:
                 break
-            retried += 1
+            if attempt < max_round_retries:   # a busy round is measured again, if allowed
+                retried += 1
         for name, t in best[0].items():
             samples[name].append(t)
         foreign_seen.append(best[1])
