@@ -15,9 +15,9 @@ cgan               200         real digits of the bundled MNIST sample with thei
 conv-celeba-gan    10 (slow)   CelebA-format photographs: scikit-image's astronaut, cat and
                                coffee (and their mirror images), resized to 218 x 178 and
                                centre-cropped to 128 x 128 with the book's ``crop_centre``
-                               (4.14). One iteration costs about 4 s per framework in float64
-                               on one core, so 50 would take 7 minutes:
-                               ``MINIGAN_CONV_PARITY_STEPS=50`` runs the issue's 50.
+                               (4.14). The issue's 50 iterations: about 4 s each per framework
+                               in float64 on one core, so some 6 minutes (the slowest test);
+                               ``MINIGAN_CONV_PARITY_STEPS=10`` for a quick local run.
 =================  ==========  ================================================================
 """
 from __future__ import annotations
@@ -36,7 +36,7 @@ from test_book_parity import (_moved, _one_torch_thread, _report, _state, _twins
                               compare_adam, compare_progress, compare_weights)
 
 CGAN_STEPS = 200
-CONV_STEPS = int(os.environ.get("MINIGAN_CONV_PARITY_STEPS", "10"))
+CONV_STEPS = int(os.environ.get("MINIGAN_CONV_PARITY_STEPS", "50"))
 #: How far a parameter with an exactly-zero gradient may drift: Adam turns a rounding-noise
 #: gradient |g| ~ 1e-15 into steps of about lr * |g| / eps = 1e-4 * 1e-15 / 1e-8 = 1e-11.
 NOISE_DRIFT = 1e-9
