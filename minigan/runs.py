@@ -222,12 +222,30 @@ def _train(experiment, options, stop) -> dict:
     return metrics
 
 
+def _timed_fit(experiment, nets, dataset, options, rng, on_step, first, bar):
+    """``experiment.fit`` with the run's options from iteration ``first``; the bar is closed
+    however it ends. Returns (iterations, seconds)."""
+    start = time.perf_counter()
+    try:
+        iterations = experiment.fit(nets, dataset, epochs=_epochs(experiment, options, dataset),
+                                    steps=options.steps, batch_size=options.batch_size,
+                                    shuffle=options.shuffle, rng=rng, device=options.device,
+                                    on_step=on_step, start=first)
+    finally:
+        bar.close()
+    return iterations, time.perf_counter() - start
+
+
+def _epochs(experiment, options, dataset) -> int:
+    return epochs_for(options.steps, options.epochs or experiment.default_epochs,
+                      len(dataset), options.batch_size)
+
+
 # ============================================================================== classifiers
 def _train_classifier(experiment, options, dataset, rng, config, stop=None):
     from . import viz
     net = experiment.build(device=options.device)
-    epochs = epochs_for(options.steps, options.epochs or experiment.default_epochs,
-                        len(dataset), options.batch_size)
+    epochs = _epochs(experiment, options, dataset)
     total = epochs * -(-len(dataset) // options.batch_size)
     total = min(total, options.steps) if options.steps else total
     checkpoints = _Checkpoints(options, config, {"classifier": net})
@@ -241,14 +259,7 @@ def _train_classifier(experiment, options, dataset, rng, config, stop=None):
             bar.set_postfix(epoch=epoch + 1, loss=f"{net.progress[-1]:.4f}", refresh=False)
         checkpoints.after(it)
 
-    start = time.perf_counter()
-    try:
-        iterations = experiment.fit(net, dataset, epochs=epochs, steps=options.steps,
-                                    batch_size=options.batch_size, shuffle=options.shuffle, rng=rng,
-                                    device=options.device, on_step=on_step, start=first)
-    finally:
-        bar.close()
-    seconds = time.perf_counter() - start
+    iterations, seconds = _timed_fit(experiment, net, dataset, options, rng, on_step, first, bar)
     test = load_real_data(experiment, options.data, "test")
     config["test_data"] = test.source
     # BatchNorm in training mode updates its running statistics even while scoring (as in
@@ -324,8 +335,7 @@ def _train_gan(experiment, options, dataset, rng, config, stop=None):
     from .book import pattern1010
     display = _display_inputs(experiment, options.device)
     nets = experiment.build(device=options.device)
-    epochs = epochs_for(options.steps, options.epochs or experiment.default_epochs,
-                        len(dataset), options.batch_size)
+    epochs = _epochs(experiment, options, dataset)
     per_epoch = -(-len(dataset) // options.batch_size)
     total = min(epochs * per_epoch, options.steps) if options.steps else epochs * per_epoch
     is_pattern = experiment.data == "pattern"
@@ -358,14 +368,7 @@ def _train_gan(experiment, options, dataset, rng, config, stop=None):
 
     if options.gif and not is_pattern and first == 0:
         frame()
-    start = time.perf_counter()
-    try:
-        iterations = experiment.fit(nets, dataset, epochs=epochs, steps=options.steps,
-                                    batch_size=options.batch_size, shuffle=options.shuffle, rng=rng,
-                                    device=options.device, on_step=on_step, start=first)
-    finally:
-        bar.close()
-    seconds = time.perf_counter() - start
+    iterations, seconds = _timed_fit(experiment, nets, dataset, options, rng, on_step, first, bar)
     out = options.out
     save_model(os.path.join(out, "model.npz"), experiment, {"D": nets.D.module, "G": nets.G.module}, config)
     viz.plot_gan_progress(nets.D.progress, nets.G.progress, os.path.join(out, "losses.png"),

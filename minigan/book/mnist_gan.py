@@ -39,11 +39,14 @@ def generator_v1(torch=minigan):
     )
 
 
-def discriminator(torch=minigan):
-    """D of the improved GAN (4.08): LeakyReLU(0.02) then LayerNorm; 157,601 parameters."""
+def discriminator(torch=minigan, inputs: int = 784):
+    """D of the improved GAN (4.08): LeakyReLU(0.02) then LayerNorm; 157,601 parameters.
+
+    ``inputs`` grows by the label's 10 in the conditional GAN (4.16), which is otherwise this D.
+    """
     nn = torch.nn
     return nn.Sequential(
-        nn.Linear(784, 200),
+        nn.Linear(inputs, 200),
         nn.LeakyReLU(0.02),
         nn.LayerNorm(200),
         nn.Linear(200, 1),
@@ -51,11 +54,14 @@ def discriminator(torch=minigan):
     )
 
 
-def generator(torch=minigan):
-    """G of the improved GAN (4.08): a randn(100) seed in; 178,184 parameters."""
+def generator(torch=minigan, inputs: int = 100):
+    """G of the improved GAN (4.08): a randn(100) seed in; 178,184 parameters.
+
+    ``inputs`` grows by the label's 10 in the conditional GAN (4.16), which is otherwise this G.
+    """
     nn = torch.nn
     return nn.Sequential(
-        nn.Linear(100, 200),
+        nn.Linear(inputs, 200),
         nn.LeakyReLU(0.02),
         nn.LayerNorm(200),
         nn.Linear(200, 784),
