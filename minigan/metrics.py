@@ -33,7 +33,8 @@ import minigan
 
 __all__ = ["class_histogram", "coverage_report", "Judge", "load_judge", "mode_collapse_report",
            "frechet_distance", "frechet_distance_from_moments", "frechet_distance_images",
-           "JUDGE_PATH", "JUDGE_FORMAT"]
+           "held_out_digits", "judge_generated", "real_baseline", "meets_coverage_bar",
+           "JUDGE_PATH", "JUDGE_FORMAT", "BAR_CLASSES", "BAR_LARGEST_SHARE"]
 
 JUDGE_PATH = Path(__file__).resolve().parent / "data" / "judge_classifier.npz"
 JUDGE_FORMAT = "minigan.judge"
@@ -253,3 +254,84 @@ def frechet_distance_images(images_a, images_b, judge: Judge | None = None) -> f
     """Fréchet distance between two batches of images, on the judge's 200 hidden features."""
     judge = judge if judge is not None else load_judge()
     return frechet_distance(judge.features(images_a), judge.features(images_b))
+
+
+# ============================================================================== judging a generator
+#: The issue's bar for an MNIST GAN at its defaults: at least this many of the 10 classes
+#: among 1,000 samples, none above this share.
+BAR_CLASSES = 9
+BAR_LARGEST_SHARE = 0.20
+
+
+def held_out_digits(data=None) -> np.ndarray:
+    """The test split of ``data`` (default: the bundled sample's 1,000 held-out digits) as
+    (N, 1, 28, 28) float32 images in [0, 1]: what generated digits are compared with.
+
+    The judge was trained on the *train* split, so the test digits are as new to it as
+    generated ones are (``minigan.data.load_mnist(data, "test")``).
+    """
+    from .data import load_mnist
+    test = load_mnist(data, split="test")
+    return test.images.reshape(-1, 1, 28, 28).astype(np.float32) / np.float32(255.0)
+
+
+def meets_coverage_bar(report: dict) -> bool:
+    """The issue's bar: >= 9 of 10 classes covered and the largest class at most 20 %."""
+    return (report["classes_covered"] >= BAR_CLASSES
+            and report["largest_share"] <= BAR_LARGEST_SHARE + 1e-12)
+
+
+def judge_generated(images, reference=None, judge: Judge | None = None,
+                    min_share: float = MIN_SHARE) -> dict:
+    """Everything the judge says about a batch of generated digits, in one dict.
+
+    The :func:`mode_collapse_report` of ``images`` (class coverage, largest share, entropy,
+    ``judge_accuracy``), plus ``frechet_distance``: the Fréchet distance between the judge's
+    hidden features (its LayerNorm's 200 outputs, :meth:`Judge.features`) of ``images`` and
+    of ``reference`` - real digits, by default :func:`held_out_digits` (the bundled test
+    split) - and ``meets_bar`` (:func:`meets_coverage_bar`). ``reference`` may be images in
+    any form :func:`frechet_distance_images` reads, or a dataset with an ``images`` array
+    (uint8 pixels, as ``load_mnist`` gives).
+    """
+    judge = judge if judge is not None else load_judge()
+    if reference is None:
+        reference = held_out_digits()
+    reference = getattr(reference, "images", reference)
+    report = mode_collapse_report(images, judge, min_share)
+    report["frechet_distance"] = frechet_distance_images(images, reference, judge)
+    report["frechet_reference_count"] = int(len(reference))
+    report["meets_bar"] = meets_coverage_bar(report)
+    return report
+
+
+def real_baseline(count: int = 1000, data=None, judge: Judge | None = None, seed: int = 0) -> dict:
+    """The scale for :func:`judge_generated`'s numbers: *real* train digits judged the same way.
+
+    The train split (default: the bundled sample's 4,000) is shuffled with
+    ``numpy.random.default_rng(seed)`` and cut into disjoint sets of ``count``; each is
+    judged against the held-out test split exactly as a generator's ``count`` samples are.
+    The Fréchet distance of real against real is not 0 - two finite samples of one
+    distribution differ, and the estimate is biased upwards for small ``count`` - so this is
+    the best a generator can hope for at this sample size. Returns the per-set reports
+    (``sets``) and the mean / min / max of their Fréchet distances.
+    """
+    from .data import load_mnist
+    judge = judge if judge is not None else load_judge()
+    train = load_mnist(data, split="train")
+    if count < 2 or count > len(train):
+        raise ValueError(f"real_baseline: count must be in 2..{len(train)} (the train split), "
+                         f"got {count}")
+    reference = held_out_digits(data)
+    order = np.random.default_rng(seed).permutation(len(train))
+    sets = []
+    for start in range(0, len(train) - count + 1, count):
+        images = train.images[order[start:start + count]]
+        sets.append(judge_generated(images, reference, judge))
+    distances = [s["frechet_distance"] for s in sets]
+    return {"what": f"{len(sets)} disjoint sets of {count} real train digits (shuffled with "
+                    f"default_rng({seed})) against the {len(reference)} held-out test digits",
+            "count": count, "train_source": train.source, "seed": seed,
+            "frechet_distance_mean": float(np.mean(distances)),
+            "frechet_distance_min": float(np.min(distances)),
+            "frechet_distance_max": float(np.max(distances)),
+            "sets": sets}

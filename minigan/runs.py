@@ -405,11 +405,18 @@ def _train_gan(experiment, options, dataset, rng, config, stop=None):
         frame()
         viz.save_gif(frames, os.path.join(out, "training.gif"), duration_ms=150)
     if experiment.data == "mnist" and _is_digits(dataset):
-        metrics["mode_collapse"] = judge_generator(experiment, nets.G.module, device=options.device)
+        from .metrics import frechet_distance_images
+        images = experiment.sample(nets.G.module, 1000, options.device)   # judged twice below
+        metrics["mode_collapse"] = judge_generator(experiment, nets.G.module, device=options.device,
+                                                   images=images)
+        # the same 1,000 images against the held-out test digits, on the judge's hidden features
+        metrics["frechet_distance"] = frechet_distance_images(
+            images, load_real_data(experiment, options.data, "test").images)
         mc = metrics["mode_collapse"]
         _say(options, f"  1,000 samples judged: {mc['classes_covered']} of 10 digit classes, largest "
                       f"class {mc['largest_class']} at {mc['largest_share']:.1%}, "
-                      f"entropy {mc['entropy_bits']:.2f} of 3.32 bits")
+                      f"entropy {mc['entropy_bits']:.2f} of 3.32 bits, Fréchet distance to the "
+                      f"test digits {metrics['frechet_distance']:.2f}")
         if experiment.conditional:
             from .book.cgan import format_label_table, label_accuracy
             metrics["label_accuracy"] = label_accuracy(nets.G.module, LABEL_JUDGE_COUNT,
@@ -442,10 +449,12 @@ def _is_digits(dataset):
     return classes is None or list(classes) == [str(i) for i in range(10)]
 
 
-def judge_generator(experiment, G_module, count: int = 1000, device=None) -> dict:
-    """Class coverage of ``count`` generated digits, judged by the shipped classifier."""
+def judge_generator(experiment, G_module, count: int = 1000, device=None, images=None) -> dict:
+    """Class coverage of ``count`` generated digits (or of ``images`` already drawn from
+    ``experiment.sample``), judged by the shipped classifier."""
     from . import metrics
-    images = experiment.sample(G_module, count, device)
+    if images is None:
+        images = experiment.sample(G_module, count, device)
     return metrics.mode_collapse_report(images)
 
 
