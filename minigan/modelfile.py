@@ -5,7 +5,8 @@ file is a :func:`minigan.save` archive (``.npz``, never a pickle) holding::
 
     {"format": "minigan.model", "version": 1, "experiment": "mnist-gan",
      "config": {... the resolved training settings ...},
-     "modules": {"D": state_dict, "G": state_dict}}      # or {"classifier": state_dict}
+     "modules": {"D": state_dict, "G": state_dict}}      # or {"classifier": state_dict},
+                                                           # or {"autoencoder": state_dict}
 
 so a file can always say which model it holds, and a command given the wrong kind says so.
 """
@@ -59,12 +60,17 @@ def load_model(path, *, kind: str | None = None, device=None):
                              f"know ({e.args[0]})") from None
     if kind is not None and experiment.kind != kind:
         wanted = {"gan": "a generator (a GAN such as mnist-gan)",
-                  "classifier": "a classifier (such as classifier-improved)"}.get(kind, kind)
+                  "classifier": "a classifier (such as classifier-improved)",
+                  "autoencoder": "an autoencoder (autoencoder, conv-autoencoder, vae)"}.get(kind, kind)
         raise ModelFileError(f"{path}: holds the {experiment.kind} {name!r}, but this command "
                              f"needs {wanted}")
     built = experiment.build(device=device)
-    modules = ({"D": built.D.module, "G": built.G.module} if experiment.kind == "gan"
-               else {"classifier": built.module})
+    if experiment.kind == "gan":
+        modules = {"D": built.D.module, "G": built.G.module}
+    elif experiment.kind == "autoencoder":     # minigan.models.autoencoding: one module
+        modules = {"autoencoder": built.module}
+    else:
+        modules = {"classifier": built.module}
     states = saved.get("modules", {})
     if set(states) != set(modules):
         raise ModelFileError(f"{path}: expected modules {sorted(modules)} for {name!r}, "

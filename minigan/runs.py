@@ -212,6 +212,9 @@ def _train(experiment, options, stop) -> dict:
              else f"  {d}")
     if experiment.kind == "classifier":
         metrics = _train_classifier(experiment, options, dataset, rng, config, stop)
+    elif experiment.kind == "autoencoder":
+        from .autoencoder_runs import train_autoencoder
+        metrics = train_autoencoder(experiment, options, dataset, rng, config, stop)
     elif options.discriminator_test:
         metrics = _discriminator_test(experiment, options, dataset, config)
     else:

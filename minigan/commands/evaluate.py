@@ -6,6 +6,7 @@ Examples::
     minigan eval runs/classifier-improved/model.npz --data mnist_test.csv
     minigan eval runs/mnist-gan/model.npz --count 1000
     minigan eval runs/cgan/model.npz --per-label 100
+    minigan eval runs/vae/model.npz                                  # held-out loss per image
 
 A classifier with BatchNorm (cnn-classifier) is scored both ways: the book's (BatchNorm in
 training mode, each image normalised alone) and in eval mode (the running statistics).
@@ -50,6 +51,13 @@ def evaluate(model, data=None, count=1000, seed=0, device="cpu", per_label=100) 
             acc = experiment.accuracy(modules["classifier"], test, device=device)
         return {"model": experiment.name, "test_accuracy": acc, "test_items": len(test),
                 "data": test.source, "book": experiment.book_result, **both}
+    if experiment.kind == "autoencoder":       # the held-out loss per image (minigan.models.autoencoding)
+        test = load_real_data(experiment, data, "test")
+        return {"model": experiment.name, "test_loss": experiment.held_out_loss(
+                    modules["autoencoder"], test, device=device),
+                "test_items": len(test), "data": test.source,
+                "loss": "per image, summed over pixels" if experiment.loss_reduction == "sum"
+                        else "per image, mean over pixels"}
     if experiment.data != "mnist":
         raise ModelFileError(f"{model}: {experiment.name} draws {experiment.data} images; "
                              "minigan eval judges digit generators (mnist-gan, mnist-gan-v1, cgan)")

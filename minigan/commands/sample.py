@@ -6,6 +6,7 @@ Examples::
     minigan sample runs/mnist-gan/model.npz --count 1000 --seed 3 --out digits.npz
     minigan sample runs/cgan/model.npz --label 3 --count 16 --out threes.png
     minigan sample runs/cgan/model.npz --count 100 --nrow 10 --out all.png   # labels 0..9 cycling
+    minigan sample runs/vae/model.npz --count 64 --out vae.png     # z ~ N(0, I) decoded
 
 An ``.npz`` holds ``images``: float32 (N, C, H, W) in [0, 1] - (N, 1, 28, 28) for MNIST - and,
 for a conditional GAN, ``labels``: the label each image was drawn for (int64 (N,)).
@@ -19,7 +20,7 @@ from . import fail, run_reporting
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("model", help="a model.npz written by minigan train (a GAN)")
+    parser.add_argument("model", help="a model.npz written by minigan train (a GAN, or the vae)")
     parser.add_argument("--count", type=int, default=64, help="how many images (default 64)")
     parser.add_argument("--seed", type=int, default=0, help="random seed for G's inputs")
     parser.add_argument("--out", required=True, help="FILE.png (a grid) or FILE.npz (the images)")
@@ -38,7 +39,15 @@ def sample(model, count, seed, out, nrow=None, device="cpu", label=None):
     from .. import viz
     from ..experiment import cycling_labels
     from ..modelfile import ModelFileError, load_model
-    experiment, modules, _ = load_model(model, kind="gan", device=device)
+    experiment, modules, _ = load_model(model, device=device)
+    if experiment.kind == "autoencoder":       # a VAE decodes its prior; a plain one has none
+        if not experiment.variational:
+            raise ModelFileError(f"{model}: holds {experiment.name!r}, a plain autoencoder: its codes "
+                                 "follow no prior distribution, so there is nothing to sample "
+                                 "(the vae has one; minigan eval scores reconstructions)")
+    elif experiment.kind != "gan":
+        raise ModelFileError(f"{model}: holds the {experiment.kind} {experiment.name!r}, but this "
+                             "command needs a generator (a GAN such as mnist-gan, or the vae)")
     extra, what = {}, ""
     if experiment.conditional:
         if label is not None and not 0 <= label < experiment.num_classes:
@@ -54,7 +63,9 @@ def sample(model, count, seed, out, nrow=None, device="cpu", label=None):
         raise ModelFileError(f"{model}: holds {experiment.name!r}, which is not a conditional GAN; "
                              "--label needs one (such as cgan)")
     minigan.manual_seed(seed)
-    images = experiment.sample(modules["G"], count, device, **extra)
+    images = (experiment.sample(modules["autoencoder"], count, device)
+              if experiment.kind == "autoencoder" else
+              experiment.sample(modules["G"], count, device, **extra))
     if out.endswith(".npz"):
         np.savez_compressed(out, images=images.astype(np.float32), **extra)
     else:

@@ -9,6 +9,9 @@ lsgan                  lsgan.LSGAN                 the same networks, least-squa
 dcgan-mnist            dcgan_mnist.DCGAN_MNIST     conv D with max-pooling, conv-transpose G
 wgan                   wgan.WGAN                   Wasserstein critic, weight clipping, RMSprop
 wgan-gp                wgan_gp.WGAN_GP             gradient penalty by double backward
+autoencoder            autoencoder.AUTOENCODER     784-...-3 code and back, Tanh, summed MSE
+conv-autoencoder       conv_autoencoder.CONV_...   strided convs, max-pooling, conv-transposes
+vae                    vae.VAE                     Kingma & Welling: BCE + KL, reparameterised
 =====================  ==========================  ==========================================
 
 Each is a :class:`minigan.experiment.GanModel`: networks, loss and optimiser as functions of
@@ -30,6 +33,9 @@ _REGISTRY = {
     "dcgan-mnist": ("dcgan_mnist", "DCGAN_MNIST"),
     "wgan": ("wgan", "WGAN"),
     "wgan-gp": ("wgan_gp", "WGAN_GP"),
+    "autoencoder": ("autoencoder", "AUTOENCODER"),
+    "conv-autoencoder": ("conv_autoencoder", "CONV_AUTOENCODER"),
+    "vae": ("vae", "VAE"),
 }
 
 NAMES = tuple(_REGISTRY)
