@@ -58,6 +58,14 @@ def load_model(path, *, kind: str | None = None, device=None):
     except KeyError as e:
         raise ModelFileError(f"{path}: holds a model called {name!r}, which this minigan does not "
                              f"know ({e.args[0]})") from None
+    config = saved.get("config", {})
+    if hasattr(experiment, "configure") and isinstance(config, dict):
+        # a model with an image size (dcgan): rebuild it at the size and channels it trained with
+        try:
+            experiment = experiment.configure(image_size=config.get("image_size"),
+                                              channels=config.get("image_channels"))
+        except (TypeError, ValueError) as e:
+            raise ModelFileError(f"{path}: its config does not describe a {name!r} model: {e}") from None
     if kind is not None and experiment.kind != kind:
         wanted = {"gan": "a generator (a GAN such as mnist-gan)",
                   "classifier": "a classifier (such as classifier-improved)",

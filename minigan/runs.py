@@ -60,6 +60,7 @@ class RunOptions:
     discriminator_test: bool = False   # train D alone on real vs noise (the book's D test)
     checkpoint_every: int | None = None   # write OUT/checkpoint.npz every N iterations
     resume: bool = False                  # continue from OUT/checkpoint.npz
+    image_size: int | None = None         # a model with an image size (dcgan): 32 or 64
     argv: list = field(default_factory=list)
 
 
@@ -90,6 +91,7 @@ def departures(experiment, options) -> list[str]:
 
 def _model_departures(experiment, options) -> list[str]:
     out = [f"not a book model: {experiment.reference or experiment.section}"]
+    out += list(getattr(experiment, "notes", ()))   # the model's own (dcgan's image size)
     if options.batch_size != experiment.batch_size:
         out.append(f"batch size {options.batch_size} (its default: {experiment.batch_size})")
     if options.shuffle != experiment.shuffle:
@@ -198,11 +200,26 @@ def train(experiment, options: RunOptions) -> dict:
         return _train(experiment, options, stop)
 
 
+def configured(experiment, options):
+    """The experiment as this run needs it: a model with an image size (``configure``, as
+    dcgan) set to ``--image-size`` and shaped for its ``--data`` (digits or faces)."""
+    configure = getattr(experiment, "configure", None)
+    if configure is None:
+        if options.image_size is not None:
+            raise ValueError(f"--image-size {options.image_size}: {experiment.name} has no image "
+                             "size to set (a model with one, such as dcgan, takes it)")
+        return experiment
+    return configure(image_size=options.image_size, data=options.data)
+
+
 def _train(experiment, options, stop) -> dict:
+    experiment = configured(experiment, options)
     os.makedirs(options.out, exist_ok=True)
     rng = _seed_everything(options.seed)
     dataset = load_real_data(experiment, options.data, "train")
     config = _base_config(experiment, options, dataset)
+    if hasattr(experiment, "configure"):   # what model files need to rebuild the networks
+        config.update(image_size=experiment.image_size, image_channels=experiment.nc)
     where = f"book section {experiment.section}" if getattr(experiment, "book_model", True) \
         else experiment.section
     _say(options, f"minigan train {experiment.name}: {experiment.title} - {where}")

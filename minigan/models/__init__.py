@@ -7,6 +7,7 @@ gan-batched            gan_batched.GAN_BATCHED     the classic batched MNIST GAN
 gan-mlp                gan_mlp.GAN_MLP             MLP GAN, BCE on logits, U(-1, 1) noise
 lsgan                  lsgan.LSGAN                 the same networks, least-squares losses
 dcgan-mnist            dcgan_mnist.DCGAN_MNIST     conv D with max-pooling, conv-transpose G
+dcgan                  dcgan.DCGAN                 Radford et al.'s DCGAN, 32 or 64 pixels
 wgan                   wgan.WGAN                   Wasserstein critic, weight clipping, RMSprop
 wgan-gp                wgan_gp.WGAN_GP             gradient penalty by double backward
 autoencoder            autoencoder.AUTOENCODER     784-...-3 code and back, Tanh, summed MSE
@@ -31,6 +32,7 @@ _REGISTRY = {
     "gan-mlp": ("gan_mlp", "GAN_MLP"),
     "lsgan": ("lsgan", "LSGAN"),
     "dcgan-mnist": ("dcgan_mnist", "DCGAN_MNIST"),
+    "dcgan": ("dcgan", "DCGAN"),
     "wgan": ("wgan", "WGAN"),
     "wgan-gp": ("wgan_gp", "WGAN_GP"),
     "autoencoder": ("autoencoder", "AUTOENCODER"),
