@@ -185,6 +185,35 @@ class ClassifierExperiment:
         return self.per_sample
 
 
+@dataclass(frozen=True)
+class ClassifierModel(ClassifierExperiment):
+    """A classifier beyond the book (:mod:`minigan.models.classifiers`): the same loop and scoring.
+
+    Such a model is defined by its tutorial, not by the book, so *its* published defaults are
+    the reference: ``batch_size`` images per step, reshuffled every epoch (``shuffle``);
+    ``reference`` names the recipe followed and ``book_epochs`` is None. With
+    ``eval_scoring`` the network is scored as the tutorial does after ``model.eval()``:
+    BatchNorm with the running statistics gathered in training, whole batches at a time.
+    ``predict(..., eval_mode=False)`` still gives the training-mode figure.
+    """
+    reference: str = ""
+    batch_size: int = 100
+    shuffle: bool = True
+    eval_scoring: bool = False
+    book_model = False          # (a class attribute, not a field)
+
+    def predict(self, module, dataset, *, eval_mode: bool | None = None, **kwargs):
+        """Predicted labels; ``eval_mode`` None means the model's own way (``eval_scoring``)."""
+        if not (self.eval_scoring if eval_mode is None else eval_mode):
+            return super().predict(module, dataset, **kwargs)
+        was_training = module.training   # handled here: the base class would call back into us
+        module.eval()
+        try:
+            return super().predict(module, dataset, **kwargs)
+        finally:
+            module.train(was_training)
+
+
 def _move_optional(t, device, dtype):
     return None if t is None else _move(t, device, dtype)
 

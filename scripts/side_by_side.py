@@ -1,19 +1,26 @@
-"""One of the book's classifiers trained in minigan and in PyTorch, side by side.
+"""A classifier trained in minigan and in PyTorch, side by side.
 
 Full MNIST is not on this machine, so the book's accuracy figures (0.88, 0.9724, 0.9814)
 can't be checked directly. This script checks the next best thing: that minigan learns as
-PyTorch does. For the classifier experiment NAME (``minigan.book.get(NAME)``) it
+PyTorch does. For the classifier NAME (``minigan.registry.get(NAME)``: one of the book's, or
+one beyond it such as ``small-cnn`` from :mod:`minigan.models.classifiers`) it
 
 1. builds the network on minigan (``minigan.manual_seed(--seed)``, PyTorch's default init
    rules) and copies those initial weights into the PyTorch twin
    (``experiment.build(torch=torch)``), so both start from the same numbers;
-2. trains both with the book's loop: batch 1, stored order, one
-   :func:`minigan.training.train_step` per image (forward, loss, counter, progress,
-   ``zero_grad``, ``backward``, ``step``), the experiment's epochs. minigan runs
-   ``experiment.fit`` on the dataset's items; PyTorch gets ``torch.from_numpy(images / 255)``
-   as float32, which is checked to be bit for bit the numbers minigan's items hold;
+2. trains both with the book's loop, one :func:`minigan.training.train_step` per step
+   (forward, loss, counter, progress, ``zero_grad``, ``backward``, ``step``), the
+   experiment's epochs. A book model reads one image per step in stored order; a model
+   beyond the book its own batch size and shuffling (``registry.defaults``: 100 images,
+   reshuffled every epoch for the tutorial classifiers), the *same* batches in both
+   frameworks - epoch ``e``'s order is ``default_rng([seed, e])``, as ``minigan train``.
+   minigan runs ``experiment.fit`` on the dataset's items; PyTorch gets
+   ``torch.from_numpy(images / 255)`` as float32, which is checked to be bit for bit the
+   numbers minigan's items hold;
 3. scores both on the test split: minigan with ``experiment.accuracy``, PyTorch with the same
-   argmax (the CNN one image at a time, BatchNorm in training mode, as the book does);
+   argmax (the book's CNN one image at a time, BatchNorm in training mode, as the book does;
+   a model with ``eval_scoring`` - the tutorial's ``small-cnn`` - after ``module.eval()``,
+   and for it the training-mode figure too, on test batches of 1,000);
 4. writes a JSON: the accuracies and their difference in points, train seconds and ms per
    step, how many test predictions agree, how far the final weights and the loss curves
    drifted apart, the machine (``minigan.bench.machine.describe``), versions, threads and the
@@ -35,6 +42,7 @@ Usage::
     python scripts/side_by_side.py classifier --data fashion-mnist          # 4 epochs
     python scripts/side_by_side.py classifier-improved --data fashion-mnist # 3 epochs
     python scripts/side_by_side.py cnn-classifier                           # bundled sample
+    python scripts/side_by_side.py small-cnn --data fashion-mnist           # 5 epochs, batch 100
     python scripts/side_by_side.py classifier-improved --steps 500 --dtype float64 --out /tmp/x.json
 
 ``--data`` takes what ``minigan.data.load_mnist`` does (``fashion-mnist``, a folder of IDX
@@ -119,9 +127,9 @@ def torch_inputs(torch, ds, dtype):
 def initial_state(name: str, seed: int) -> dict:
     """The network's initial state on minigan (seeded), as NumPy arrays by state_dict name."""
     import minigan
-    from minigan import book
+    from minigan import registry
     minigan.manual_seed(seed)
-    net = book.get(name).build(minigan)
+    net = registry.get(name).build(minigan)
     return {k: np.array(v.numpy(), copy=True) for k, v in net.module.state_dict().items()}
 
 
@@ -149,19 +157,45 @@ def state_of(module) -> dict:
 
 
 # ============================================================================== one framework
+def _torch_predict(torch, exp, module, images, eval_mode: bool):
+    """PyTorch's argmax predictions as ``exp.predict`` makes minigan's: the book's per-sample
+    CNN one image at a time, the others in batches of 1,000; in eval mode if asked."""
+    was_training = module.training
+    module.train(not eval_mode)
+    try:
+        with torch.no_grad():
+            if exp.per_sample:   # BatchNorm in training mode: one image at a time, as the book
+                return np.array([int(module(exp.view(images[i])).argmax().item())
+                                 for i in range(len(images))])
+            return np.concatenate([module(exp.view(images[s:s + 1000])).argmax(dim=1).numpy()
+                                   for s in range(0, len(images), 1000)])
+    finally:
+        module.train(was_training)
+
+
 def train_and_score(name: str, framework: str, train, test, state: dict, *, epochs: int,
-                    steps: int | None = None, dtype: str = "float32", keep: bool = False) -> dict:
+                    steps: int | None = None, dtype: str = "float32", keep: bool = False,
+                    batch_size: int | None = None, shuffle: bool | None = None,
+                    shuffle_seed: int = 0) -> dict:
     """Train experiment ``name`` on ``framework`` from ``state`` with the book's loop; score it.
 
-    Returns accuracy, correct count, steps, train/score seconds, ms per step, the progress
-    list (every 10th loss), the test predictions and (``keep``) the final weights as NumPy.
+    ``batch_size`` and ``shuffle`` default to the model's (``registry.defaults``: the book's
+    1 and stored order for its models); a shuffled epoch ``e`` is ordered by
+    ``default_rng([shuffle_seed, e])`` in both frameworks. Returns accuracy, correct count,
+    steps, train/score seconds, ms per step, the progress list (every 10th loss), the test
+    predictions and (``keep``) the final weights as NumPy. A model scored in eval mode
+    (``eval_scoring``) also gets ``test_accuracy_train_mode``.
     """
     import minigan
-    from minigan import book
+    from minigan import registry
     from minigan.experiment import batches
     from minigan.training import train_step
 
-    exp = book.get(name)
+    exp = registry.get(name)
+    default_batch, default_shuffle = registry.defaults(exp)
+    batch_size = default_batch if batch_size is None else batch_size
+    shuffle = default_shuffle if shuffle is None else shuffle
+    eval_scoring = getattr(exp, "eval_scoring", False)
     if framework == "minigan":
         fw = minigan
     elif framework in ("torch", CONTROL):
@@ -178,7 +212,8 @@ def train_and_score(name: str, framework: str, train, test, state: dict, *, epoc
 
     if framework == "minigan":
         t0 = time.perf_counter()
-        done = exp.fit(net, train, epochs=epochs, steps=steps,
+        done = exp.fit(net, train, epochs=epochs, steps=steps, batch_size=batch_size,
+                       shuffle=shuffle, rng=shuffle_seed,
                        dtype=None if fdtype == minigan.float32 else fdtype)
         train_s = time.perf_counter() - t0
         t0 = time.perf_counter()
@@ -190,21 +225,17 @@ def train_and_score(name: str, framework: str, train, test, state: dict, *, epoc
         test_images, _ = torch_inputs(torch, test, fdtype)
         done = 0
         t0 = time.perf_counter()
-        for _, _, i in batches(len(train), epochs=epochs):   # the same loop as experiment.fit
+        # the same loop, and the same batches, as experiment.fit
+        for _, _, i in batches(len(train), epochs=epochs, batch_size=batch_size, shuffle=shuffle,
+                               rng=shuffle_seed):
             if steps is not None and done >= steps:
                 break
+            i = i if batch_size == 1 else torch.from_numpy(i)
             train_step(net, exp.view(images[i]), targets[i])
             done += 1
         train_s = time.perf_counter() - t0
         t0 = time.perf_counter()
-        with torch.no_grad():
-            if exp.per_sample:   # BatchNorm in training mode: one image at a time, as the book
-                predictions = np.array([int(net.module(exp.view(test_images[i])).argmax().item())
-                                        for i in range(len(test))])
-            else:
-                predictions = np.concatenate([
-                    net.module(exp.view(test_images[s:s + 1000])).argmax(dim=1).numpy()
-                    for s in range(0, len(test), 1000)])
+        predictions = _torch_predict(torch, exp, net.module, test_images, eval_scoring)
         score_s = time.perf_counter() - t0
 
     predictions = np.asarray(predictions)
@@ -218,17 +249,29 @@ def train_and_score(name: str, framework: str, train, test, state: dict, *, epoc
     }
     if keep:
         out["weights"] = state_of(net.module)
+    if eval_scoring:
+        # after the weights are kept: scoring in training mode moves BatchNorm's running stats
+        if framework == "minigan":
+            other = exp.predict(net.module, test, eval_mode=False,
+                                dtype=None if fdtype == minigan.float32 else fdtype)
+        else:
+            other = _torch_predict(fw, exp, net.module, test_images, eval_mode=False)
+        out["test_accuracy_eval_mode"] = out["test_accuracy"]
+        out["test_accuracy_train_mode"] = float(np.mean(np.asarray(other) == test.labels))
+    out["batch_size"], out["shuffle"] = batch_size, shuffle
     return out
 
 
-def _worker(name, framework, data, state, epochs, steps, dtype, threads):
+def _worker(name, framework, data, state, epochs, steps, dtype, threads, batch_size=None,
+            shuffle=None, shuffle_seed=0):
     """One framework in its own process: load the data, set the threads, train, score."""
     if threads is not None and framework != "minigan":
         import torch
         torch.set_num_threads(threads)
     train, test = load_data(data)
     out = train_and_score(name, framework, train, test, state, epochs=epochs, steps=steps,
-                          dtype=dtype, keep=True)
+                          dtype=dtype, keep=True, batch_size=batch_size, shuffle=shuffle,
+                          shuffle_seed=shuffle_seed)
     out["threads"] = {"env": {k: os.environ.get(k) for k in THREAD_VARS if os.environ.get(k)}}
     if framework != "minigan":
         import torch
@@ -270,23 +313,39 @@ def compare(results: dict, a: str = "minigan", b: str = "torch") -> dict:
     return out
 
 
-def epoch_losses(progress, n_train: int) -> list:
+def epoch_losses(progress, steps_per_epoch: int) -> list:
     """Mean recorded loss per epoch (progress holds every 10th step's loss)."""
-    per = max(n_train // 10, 1)
+    per = max(steps_per_epoch // 10, 1)
     return [round(float(np.mean(progress[s:s + per])), 6) for s in range(0, len(progress), per)]
 
 
 def side_by_side(name: str, data=None, *, epochs: int | None = None, steps: int | None = None,
                  frameworks=FRAMEWORKS, seed: int = 0, dtype: str = "float32",
-                 parallel: bool = True, threads: int | None = 1, command: str = "") -> dict:
-    """Train ``name`` on each framework in worker processes from the same start; the result dict."""
-    from minigan import book
+                 parallel: bool = True, threads: int | None = 1, command: str = "",
+                 batch_size: int | None = None, shuffle: bool | None = None) -> dict:
+    """Train ``name`` on each framework in worker processes from the same start; the result dict.
+
+    ``batch_size`` and ``shuffle`` default to the model's (``minigan.registry.defaults``);
+    ``seed`` gives the initial weights and, for shuffled epochs, the batch order."""
+    from minigan import registry
     from minigan.bench import machine
 
-    exp = book.get(name)
+    try:
+        exp = registry.get(name)
+    except KeyError as e:
+        raise SystemExit(e.args[0]) from None
     if exp.kind != "classifier":
         raise SystemExit(f"{name} is a {exp.kind}, not a classifier experiment")
-    epochs = exp.book_epochs if epochs is None else epochs
+    book_model = getattr(exp, "book_model", True)
+    if epochs is None:   # the book's epochs for its models, the tutorial's for the others
+        epochs = exp.book_epochs if book_model else exp.default_epochs
+    default_batch, default_shuffle = registry.defaults(exp)
+    batch_size = default_batch if batch_size is None else batch_size
+    shuffle = default_shuffle if shuffle is None else shuffle
+    if batch_size < 1:
+        raise SystemExit(f"--batch-size must be at least 1, got {batch_size}")
+    if exp.per_sample and batch_size != 1:
+        raise SystemExit(f"{name} reads one image at a time (the book's batch of one)")
     train, test = load_data(data)
     state = initial_state(name, seed)
     load_start = os.getloadavg()
@@ -299,7 +358,8 @@ def side_by_side(name: str, data=None, *, epochs: int | None = None, steps: int 
         with ProcessPoolExecutor(max_workers=workers,
                                  mp_context=get_context("spawn")) as pool:
             t0 = time.perf_counter()
-            futures = {fw: pool.submit(_worker, name, fw, data, state, epochs, steps, dtype, threads)
+            futures = {fw: pool.submit(_worker, name, fw, data, state, epochs, steps, dtype, threads,
+                                       batch_size, shuffle, seed)
                        for fw in frameworks}
             results = {fw: f.result() for fw, f in futures.items()}
             wall = time.perf_counter() - t0
@@ -310,14 +370,30 @@ def side_by_side(name: str, data=None, *, epochs: int | None = None, steps: int 
             else:
                 os.environ[k] = v
 
+    if batch_size == 1 and not shuffle:
+        loop = "the book's: batch 1, stored order, minigan.training.train_step per image"
+    else:
+        loop = (f"batches of {batch_size}, "
+                + (f"reshuffled every epoch (epoch e: numpy default_rng([{seed}, e]).permutation), "
+                   if shuffle else "stored order, ")
+                + "the same batches in both frameworks, minigan.training.train_step per batch")
+    if exp.per_sample:
+        scoring = "one image at a time, BatchNorm in training mode (the book)"
+    elif getattr(exp, "eval_scoring", False):
+        scoring = ("argmax of the 10 outputs over the test split after module.eval() (BatchNorm's "
+                   "running statistics, as the tutorial); test_accuracy_train_mode: BatchNorm in "
+                   "training mode, test batches of 1,000")
+    else:
+        scoring = "argmax of the 10 outputs over the test split"
     out = {
         "experiment": name, "title": exp.title, "book_section": exp.section,
         "book_result": exp.book_result, "data": describe_data(data, train, test),
         "epochs": epochs, "steps_cap": steps, "seed": seed, "dtype": dtype,
-        "loop": "the book's: batch 1, stored order, minigan.training.train_step per image",
-        "scoring": ("one image at a time, BatchNorm in training mode (the book)" if exp.per_sample
-                    else "argmax of the 10 outputs over the test split"),
+        "batch_size": batch_size, "shuffle": shuffle,
+        "loop": loop,
+        "scoring": scoring,
         "initial_weights": f"minigan.manual_seed({seed}); built on minigan, copied into PyTorch",
+        **({} if book_model else {"reference": exp.reference}),
         "run": f"worker processes, {workers} at a time",
         "threads_per_process": threads, "wall_seconds": round(wall, 2),
         "load_average_start": [round(x, 2) for x in load_start],
@@ -327,7 +403,8 @@ def side_by_side(name: str, data=None, *, epochs: int | None = None, steps: int 
     for fw, r in results.items():
         out["frameworks"][fw] = {k: v for k, v in r.items()
                                  if k not in ("progress", "predictions", "weights", "framework")}
-        out["frameworks"][fw]["epoch_mean_loss"] = epoch_losses(r["progress"], len(train))
+        out["frameworks"][fw]["epoch_mean_loss"] = epoch_losses(r["progress"],
+                                                               -(-len(train) // batch_size))
     if "minigan" in results and "torch" in results:
         out["comparison"] = compare(results)
     if CONTROL in results and "torch" in results:
@@ -350,7 +427,9 @@ def table(result: dict) -> str:
              f"{'framework':<10}{'accuracy':>10}{'steps':>9}{'train s':>10}{'ms/step':>9}"]
     for fw, r in result["frameworks"].items():
         lines.append(f"{fw:<10}{r['test_accuracy']:>10.4f}{r['steps']:>9}{r['train_seconds']:>10.1f}"
-                     f"{r['ms_per_step']:>9.3f}")
+                     f"{r['ms_per_step']:>9.3f}"
+                     + (f"   (BatchNorm in training mode: {r['test_accuracy_train_mode']:.4f})"
+                        if "test_accuracy_train_mode" in r else ""))
     for key in ("comparison", "control"):
         c = result.get(key)
         if not c:
@@ -366,14 +445,20 @@ def main(argv=None) -> int:
     import json
 
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("name", help="classifier experiment: classifier, classifier-improved, cnn-classifier")
+    p.add_argument("name", help="a classifier: the book's classifier, classifier-improved, cnn-classifier, "
+                                "or one beyond it: logistic-regression, mlp-classifier, small-cnn")
     p.add_argument("--data", default=None, help="fashion-mnist, a folder or CSV (default: the bundled sample)")
     p.add_argument("--epochs", type=int, default=None, help="default: the book's for the experiment")
     p.add_argument("--steps", type=int, default=None, help="stop after this many steps in all")
     p.add_argument("--frameworks", nargs="+", choices=FRAMEWORKS, default=list(FRAMEWORKS))
     p.add_argument("--control", action="store_true",
                    help=f"also train PyTorch from a start one ulp away ({CONTROL!r}): the noise floor")
-    p.add_argument("--seed", type=int, default=0, help="minigan.manual_seed for the initial weights")
+    p.add_argument("--seed", type=int, default=0,
+                   help="minigan.manual_seed for the initial weights; also orders shuffled epochs")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="images per step (default: the model's - 1 for the book's, 100 for the tutorials')")
+    p.add_argument("--shuffle", action=argparse.BooleanOptionalAction, default=None,
+                   help="reshuffle every epoch (default: the model's)")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
     p.add_argument("--threads", type=int, default=1,
                    help="BLAS/OpenMP threads per worker process (0: leave the libraries' default)")
@@ -386,7 +471,7 @@ def main(argv=None) -> int:
                           frameworks=tuple(args.frameworks) + ((CONTROL,) if args.control else ()),
                           seed=args.seed, dtype=args.dtype,
                           parallel=not args.sequential, threads=args.threads or None,
-                          command=command)
+                          command=command, batch_size=args.batch_size, shuffle=args.shuffle)
     out = Path(args.out) if args.out else RESULTS / f"side_by_side_{args.name}_{data_tag(args.data)}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")

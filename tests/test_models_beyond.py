@@ -83,7 +83,7 @@ def test_registry_finds_both_kinds():
         registry.get("no-such-gan")
 
 
-@pytest.mark.parametrize("name", models.NAMES)
+@pytest.mark.parametrize("name", [n for n in models.NAMES if models.get(n).kind == "gan"])
 def test_same_layer_stack_on_minigan_and_torch(name):
     exp = models.get(name)
     for build in (exp.discriminator, exp.generator):
