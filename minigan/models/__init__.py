@@ -13,6 +13,9 @@ wgan-gp                wgan_gp.WGAN_GP             gradient penalty by double ba
 autoencoder            autoencoder.AUTOENCODER     784-...-3 code and back, Tanh, summed MSE
 conv-autoencoder       conv_autoencoder.CONV_...   strided convs, max-pooling, conv-transposes
 vae                    vae.VAE                     Kingma & Welling: BCE + KL, reparameterised
+logistic-regression    classifiers.LOGISTIC_REGRESSION  Linear 784-10, CrossEntropy, SGD 0.01
+mlp-classifier         classifiers.MLP_CLASSIFIER  784-500 ReLU -10, CrossEntropy, Adam 1e-3
+small-cnn              classifiers.SMALL_CNN       2 x (conv, BatchNorm, ReLU, max-pool), Linear
 =====================  ==========================  ==========================================
 
 Each is a :class:`minigan.experiment.GanModel`: networks, loss and optimiser as functions of
@@ -38,6 +41,9 @@ _REGISTRY = {
     "autoencoder": ("autoencoder", "AUTOENCODER"),
     "conv-autoencoder": ("conv_autoencoder", "CONV_AUTOENCODER"),
     "vae": ("vae", "VAE"),
+    "logistic-regression": ("classifiers", "LOGISTIC_REGRESSION"),
+    "mlp-classifier": ("classifiers", "MLP_CLASSIFIER"),
+    "small-cnn": ("classifiers", "SMALL_CNN"),
 }
 
 NAMES = tuple(_REGISTRY)
