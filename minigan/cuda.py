@@ -84,14 +84,14 @@ def max_memory_allocated(device=None) -> int:
     dev = _memory_device(device)
     if dev.type == "cuda":
         used = _pool(dev).used_bytes()
-        return max(_memory._stats_of(dev)[3], used) if _memory.COUNTING else used
+        return used if _memory.DISABLED else max(_memory._stats_of(dev)[3], used)
     return _memory.max_allocated(dev)
 
 
 def reset_peak_memory_stats(device=None) -> None:
     """Measure the peak afresh from now (frees nothing, as PyTorch's)."""
     dev = _memory_device(device)
-    if dev.type != "cuda" or _memory.COUNTING:
+    if dev.type != "cuda" or not _memory.DISABLED:
         _memory.reset_peak(dev)
 
 

@@ -27,10 +27,21 @@ How
 ``data`` setter) and :func:`release` when it lets go of one (its ``__del__``, the setter).
 Buffers are keyed by the ``id`` of their root array (``array.base`` for a NumPy or CuPy
 view, else the array): while a charged tensor lives its array keeps the root alive, so the
-key stays unique, and the entry goes away with the last tensor. That is a few dictionary
-operations per tensor made and freed - about 5 % of the book's batch-1 MNIST GAN step, where
-a tensor lives for about 15 microseconds (``python -m minigan bench train``).
-``MINIGAN_COUNT_MEMORY=0`` in the environment, read at import, turns the count off.
+key stays unique, and the entry goes away with the last tensor.
+
+When
+----
+That is a few dictionary operations per tensor made and freed: about 9 % of the book's
+batch-1 MNIST GAN step and a fifth of the 1010 GAN's, where a tensor lives for about
+15 microseconds (``minigan bench train``). So the count starts only when asked: at the first
+query (:func:`allocated`, ``minigan.cuda.memory_allocated``, ``reset_peak_memory_stats`` ...)
+or :func:`start`. Starting finds every tensor alive at that moment (through the garbage
+collector's list of objects) and charges it, so ``allocated`` is exact whatever happened
+before; the *peak* is measured from that moment on - which is what the book's cells want,
+since they reset the peak before the training they measure (and
+``minigan.cuda.max_memory_allocated`` asked first answers the peak since that first ask).
+``MINIGAN_COUNT_MEMORY=1`` in the environment, read at import, counts from import;
+``MINIGAN_COUNT_MEMORY=0`` never counts (the queries then raise).
 """
 from __future__ import annotations
 
@@ -38,11 +49,13 @@ import os
 
 from . import backend as B
 
-#: ``MINIGAN_COUNT_MEMORY=0`` (read at import) switches the count off, for timing the engine
-#: alone: the queries then raise, and tensors cost what they did before the count existed.
-COUNTING = os.environ.get("MINIGAN_COUNT_MEMORY", "1").strip() not in ("0", "false", "no", "off")
+_SETTING = os.environ.get("MINIGAN_COUNT_MEMORY", "").strip().lower()
+#: ``MINIGAN_COUNT_MEMORY=0`` (read at import) forbids the count: the queries then raise.
+DISABLED = _SETTING in ("0", "false", "no", "off")
+#: Whether tensors are being counted now (set by :func:`start`; never goes back to False).
+COUNTING = False
 
-__all__ = ["allocated", "max_allocated", "reset_peak", "summary", "live_buffers", "charge",
+__all__ = ["start", "allocated", "max_allocated", "reset_peak", "summary", "live_buffers", "charge",
            "release"]
 
 #: id(root array) -> entry [tensors using it, nbytes, device stats, id(root array)]
@@ -136,10 +149,30 @@ def _backend(device):
     return B.get_backend(device)
 
 
-def _stats_of(device):
-    if not COUNTING:
+def start() -> None:
+    """Count from now on: every tensor made or freed, and every tensor alive now (found once,
+    through ``gc.get_objects()``). The peak starts at what is allocated now. Called by the
+    first query; calling it again does nothing."""
+    global COUNTING
+    if COUNTING:
+        return
+    if DISABLED:
         raise RuntimeError("minigan's memory count is off (MINIGAN_COUNT_MEMORY=0 when minigan "
                            "was imported): unset it to count the bytes tensors hold")
+    import gc
+    import importlib
+
+    tensor = importlib.import_module(f"{__package__}.tensor")  # (minigan.tensor is also a function)
+    COUNTING = True
+    Tensor = tensor.Tensor   # type(o), not isinstance: some objects' __class__ is a lazy property
+    tensor._install_counting([o for o in gc.get_objects() if issubclass(type(o), Tensor)])
+    for stats in _stats.values():   # the peak starts now
+        stats[1] = stats[0]
+
+
+def _stats_of(device):
+    if not COUNTING:
+        start()
     backend = _backend(device)
     stats = _stats.get(backend)
     return stats if stats is not None else new_stats(backend)

@@ -38,30 +38,13 @@ class Tensor:
 
     @staticmethod
     def _wrap(array, backend, requires_grad=False):
-        """Wrap a raw array without copying or checking (the hot path of every op)."""
+        """Wrap a raw array without copying or checking (the hot path of every op).
+
+        While :mod:`minigan.memory` counts, this is :func:`_wrap_counted` instead.
+        """
         t = object.__new__(Tensor)
         t._data = array
-        try:  # minigan.memory.charge, inline: the count of the bytes tensors hold (see there)
-            root = array.base
-            if root is None:
-                root = array
-            key = id(root)
-            entry = _memory_lookup(key)
-            if entry is None:
-                size = root.nbytes
-                stats = _memory_stats_of(backend)
-                if stats is None:
-                    stats = _memory.new_stats(backend)
-                now = stats[0] + size
-                stats[0] = now
-                if now > stats[1]:
-                    _memory.new_peak(stats, now)
-                entry = _memory_entries[key] = [1, size, stats, key]
-            else:
-                entry[0] += 1
-        except AttributeError:   # an array without .base or .nbytes (array-api-strict)
-            entry = _memory.charge(array, backend)
-        t._mem = entry
+        t._mem = None
         t.backend = backend
         t.grad = None
         t.requires_grad = requires_grad
@@ -72,32 +55,9 @@ class Tensor:
         t.name = None
         return t
 
-    # ------------------------------------------------------------------ the array, counted
-    # ``data`` reads the slot directly (a C-level getter); setting it, and the tensor's end,
-    # keep minigan.memory's count of the bytes tensors hold on each device.
-    def _set_data(self, array):
-        entry = _memory.charge(array, B.backend_of_array(array))
-        try:
-            old = self._mem
-        except AttributeError:   # a Parameter being made: no array yet
-            old = None
-        self._data = array
-        self._mem = entry
-        if old is not None:
-            _memory.release(old)
-
-    data = property(operator.attrgetter("_data"), _set_data, doc="The raw array (NumPy, CuPy ...).")
-
-    def __del__(self):
-        try:  # minigan.memory.release, inline: this runs for every tensor that goes away
-            entry = self._mem
-            if entry[0] == 1:
-                entry[2][0] -= entry[1]
-                del _memory_entries[entry[3]]
-            else:
-                entry[0] -= 1
-        except Exception:        # never got an array (a failed constructor), or shutdown
-            pass
+    # ``data`` is the ``_data`` slot itself (set below the class), a C-level attribute. While
+    # minigan.memory counts, it becomes a property whose setter keeps the count, and tensors
+    # get a finaliser (``_install_counting``).
 
     def __copy__(self):
         """``copy.copy``: a second tensor on the same array (counted as sharing it)."""
@@ -578,12 +538,39 @@ class _TensorType:
         return f"<class '{prefix}{self.__name__}'>"
 
 
-# ============================================================================== counting off
-def _wrap_uncounted(array, backend, requires_grad=False):
-    """``Tensor._wrap`` with memory counting off (``MINIGAN_COUNT_MEMORY=0``)."""
+# ============================================================================== counting memory
+# minigan.memory counts the bytes tensors hold only once asked (its first query, or
+# ``minigan.memory.start()``): the count costs a few dictionary operations per tensor made and
+# freed, several per cent of a batch-1 step, so a run that never asks never pays. Starting
+# installs the three functions below on Tensor; tensors alive then are found and charged.
+Tensor.data = Tensor.__dict__["_data"]
+
+
+def _wrap_counted(array, backend, requires_grad=False):
+    """``Tensor._wrap`` while memory is counted: also charges the array's buffer."""
     t = object.__new__(Tensor)
     t._data = array
-    t._mem = None
+    try:  # minigan.memory.charge, inline: the count of the bytes tensors hold (see there)
+        root = array.base
+        if root is None:
+            root = array
+        key = id(root)
+        entry = _memory_lookup(key)
+        if entry is None:
+            size = root.nbytes
+            stats = _memory_stats_of(backend)
+            if stats is None:
+                stats = _memory.new_stats(backend)
+            now = stats[0] + size
+            stats[0] = now
+            if now > stats[1]:
+                _memory.new_peak(stats, now)
+            entry = _memory_entries[key] = [1, size, stats, key]
+        else:
+            entry[0] += 1
+    except AttributeError:   # an array without .base or .nbytes (array-api-strict)
+        entry = _memory.charge(array, backend)
+    t._mem = entry
     t.backend = backend
     t.grad = None
     t.requires_grad = requires_grad
@@ -595,10 +582,37 @@ def _wrap_uncounted(array, backend, requires_grad=False):
     return t
 
 
-if not _memory.COUNTING:   # give the per-tensor cost back: a plain slot, no finaliser
-    Tensor.data = Tensor.__dict__["_data"]
-    Tensor._wrap = staticmethod(_wrap_uncounted)
-    del Tensor.__del__
+def _set_data_counted(self, array):
+    """``tensor.data = array`` while memory is counted: the count moves to the new buffer."""
+    entry = _memory.charge(array, B.backend_of_array(array))
+    old = getattr(self, "_mem", None)   # None: a Parameter being made, or made before counting
+    self._data = array
+    self._mem = entry
+    if old is not None:
+        _memory.release(old)
+
+
+def _del_counted(self):
+    try:  # minigan.memory.release, inline: this runs for every tensor that goes away
+        entry = self._mem
+        if entry[0] == 1:
+            entry[2][0] -= entry[1]
+            del _memory_entries[entry[3]]
+        else:
+            entry[0] -= 1
+    except Exception:        # made before counting began (None), a failed constructor, shutdown
+        pass
+
+
+def _install_counting(live_tensors):
+    """Make every new tensor counted, and charge ``live_tensors`` (those made before)."""
+    Tensor.data = property(operator.attrgetter("_data"), _set_data_counted,
+                           doc="The raw array (NumPy, CuPy ...).")
+    Tensor._wrap = staticmethod(_wrap_counted)
+    Tensor.__del__ = _del_counted
+    for t in live_tensors:
+        if getattr(t, "_mem", None) is None and hasattr(t, "_data"):
+            t._mem = _memory.charge(t._data, t.backend)
 
 
 FloatTensor = _TensorType("FloatTensor", B.float32, "cpu")
@@ -606,3 +620,6 @@ DoubleTensor = _TensorType("DoubleTensor", B.float64, "cpu")
 LongTensor = _TensorType("LongTensor", B.int64, "cpu")
 
 from . import autograd as _autograd  # noqa: E402  (autograd imports this module first)
+
+if _memory._SETTING in ("1", "true", "yes", "on"):   # MINIGAN_COUNT_MEMORY=1: count from import
+    _memory.start()
