@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import heapq
 import weakref
+from heapq import heappop, heappush
 
 
 _grad_enabled = True
@@ -124,13 +125,20 @@ class Function:
         x = inputs[0]
         backend = x.backend
         self.xp = backend.xp
-        if len(inputs) == 1:
+        n = len(inputs)
+        if n == 1:
             out = Tensor._wrap(self.forward(x.data), backend)
             if _grad_enabled and x.requires_grad and self.differentiable:
                 self.needs_input_grad = (True,)
-                self._record(inputs, x.generation, out)
+                # _record, inline (as in the two branches below): a call saved per op
+                self.inputs = inputs
+                self.generation = generation = x.generation
+                out.requires_grad = True
+                out.creator = self
+                out.generation = generation + 1
+                self.output_ref = weakref.ref(out)
             return out
-        if len(inputs) == 2:
+        if n == 2:
             y = inputs[1]
             if y.backend is not backend:
                 raise RuntimeError(f"{type(self).__name__}: expected all tensors on the same device, "
@@ -139,7 +147,29 @@ class Function:
             if _grad_enabled and (x.requires_grad or y.requires_grad) and self.differentiable:
                 self.needs_input_grad = (x.requires_grad, y.requires_grad)
                 gx, gy = x.generation, y.generation
-                self._record(inputs, gx if gx > gy else gy, out)
+                self.inputs = inputs
+                self.generation = generation = gx if gx > gy else gy
+                out.requires_grad = True
+                out.creator = self
+                out.generation = generation + 1
+                self.output_ref = weakref.ref(out)
+            return out
+        if n == 3:   # Linear with a bias, the book's most common op
+            y, z = inputs[1], inputs[2]
+            if y.backend is not backend or z.backend is not backend:
+                raise RuntimeError(f"{type(self).__name__}: expected all tensors on the same device, "
+                                   f"got {backend.device}, {y.backend.device} and {z.backend.device}")
+            out = Tensor._wrap(self.forward(x.data, y.data, z.data), backend)
+            if _grad_enabled and self.differentiable and (x.requires_grad or y.requires_grad
+                                                          or z.requires_grad):
+                self.needs_input_grad = (x.requires_grad, y.requires_grad, z.requires_grad)
+                generation = max(x.generation, y.generation, z.generation)
+                self.inputs = inputs
+                self.generation = generation
+                out.requires_grad = True
+                out.creator = self
+                out.generation = generation + 1
+                self.output_ref = weakref.ref(out)
             return out
         for t in inputs:
             if t.backend is not backend:
@@ -259,7 +289,10 @@ def backward_fast(root, root_grad, retain_graph=False):
     previous_mode, _grad_enabled = _grad_enabled, False
     try:
         while heap:
-            fn, out = _pop_next(heap)
+            fn = heappop(heap)[2]   # _pop_next, inline
+            if fn.freed:
+                raise RuntimeError(_SECOND_BACKWARD)
+            out = fn.output_ref()
             if out is None:
                 continue
             gy = out._pending
@@ -268,8 +301,12 @@ def backward_fast(root, root_grad, retain_graph=False):
             out._pending = None
             if out._retains_grad:
                 _store_grad(out, gy, False)
-            gxs = fn.backward(out.backend.ops, gy) if not check else \
-                _anomaly.checked_backward(fn, out.backend.ops, gy)
+            if check:
+                gxs = _anomaly.checked_backward(fn, out.backend.ops, gy)
+            elif type(fn).backward is _default_backward:   # Function.backward's array branch, inline
+                gxs = fn.backward_arrays(gy)
+            else:
+                gxs = fn.backward(out.backend.ops, gy)
             if type(gxs) is not tuple:
                 gxs = (gxs,)
             for x, gx in zip(fn.inputs, gxs):
@@ -287,7 +324,7 @@ def backward_fast(root, root_grad, retain_graph=False):
                 creator = x.creator
                 if creator is not None and creator.walk is not token:
                     creator.walk = token
-                    heapq.heappush(heap, (-creator.generation, counter, creator))
+                    heappush(heap, (-creator.generation, counter, creator))
                     counter += 1
             if not retain_graph:
                 fn.inputs = ()
@@ -298,8 +335,12 @@ def backward_fast(root, root_grad, retain_graph=False):
             g = t._pending
             if g is not None:
                 t._pending = None
-                if t.creator is None and t.requires_grad:
-                    _store_grad(t, g, False)
+                if t.creator is None and t.requires_grad:   # _store_grad, inline
+                    old = t.grad
+                    t.grad = Tensor._wrap(g if old is None else old.data + g, t.backend)
+
+
+_default_backward = Function.backward
 
 
 def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inputs=None,

@@ -230,6 +230,11 @@ def _numpy_namespace():
     # (n,1) @ (1,m) through np.matmul skips BLAS (6x slower, BASELINES.md section 4); np.dot
     # hands every 2-D product to BLAS, so 2-D products go through it.
     xp.matmul2d = np.dot
+    # np.reshape and np.transpose are Python wrappers around the array methods (three calls
+    # each: the function, its __array_function__ dispatcher, _wrapfunc); a batch-1 step makes
+    # dozens of them, so call the methods. (NumPy scalars have both methods too.)
+    xp.reshape = lambda a, shape: a.reshape(shape)
+    xp.permute_dims = lambda a, axes: a.transpose(axes)
     # np.sum is a Python wrapper around np.add.reduce; float sums skip it
     xp.sum_floats = np.add.reduce
     xp.expand = _numpy_expand

@@ -419,8 +419,7 @@ class Linear(Function):
     """
 
     def forward(self, x, W, b=None):
-        y = _matmul_arrays(self.xp, x, self.xp.permute_dims(W, (1, 0))) if x.ndim <= 2 else \
-            self.xp.matmul(x, self.xp.permute_dims(W, (1, 0)))
+        y = self.xp.matmul2d(x, W.T) if x.ndim <= 2 else self.xp.matmul(x, W.T)
         if b is not None:
             y += b
         return y

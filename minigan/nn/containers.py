@@ -13,6 +13,8 @@ from collections import OrderedDict
 from ..functional.shape import reshape
 from .module import Module
 
+_module_call = Module.__call__
+
 __all__ = ["Sequential", "ModuleList", "ModuleDict", "Identity", "Flatten", "Unflatten"]
 
 
@@ -57,7 +59,9 @@ class Sequential(Module):
 
     def forward(self, input):
         for module in self._modules.values():
-            input = module(input)
+            # module(input) is Module.__call__, which only calls forward: skip that frame
+            # unless a module defines its own __call__ (a call saved per layer and sample)
+            input = module.forward(input) if type(module).__call__ is _module_call else module(input)
         return input
 
     def __len__(self):
