@@ -98,8 +98,8 @@ def train_autoencoder(experiment, options, dataset, rng, config, stop=None) -> d
                        nrow=GRID_COLUMNS, pad_value=1.0)
     if experiment.code_size == 3:
         _draw_code_3d(experiment, module, test, os.path.join(out, "code_3d.png"), options.device)
-    _draw_losses(experiment, net.progress, train_losses, test_losses, partial,
-                 os.path.join(out, "loss.png"))
+    _draw_losses(experiment, _per_image(experiment, net.progress, len(dataset), options.batch_size),
+                 train_losses, test_losses, partial, os.path.join(out, "loss.png"))
 
     what = "loss per image: " + ("summed over pixels" if experiment.loss_reduction == "sum"
                                  else "mean over pixels")
@@ -162,14 +162,28 @@ def _draw_code_3d(experiment, module, test, path, device=None):
     save_figure(fig, path)
 
 
+def _per_image(experiment, progress, n, batch_size):
+    """The recorded batch losses (every 10th step) as losses per image: the ``k``-th point is
+    step ``10 k``'s, whose batch may be an epoch's short last one."""
+    from .training import RECORD_EVERY
+    per_epoch = -(-n // batch_size)
+    out = []
+    for k, value in enumerate(progress, start=1):
+        position = (k * RECORD_EVERY - 1) % per_epoch          # the batch's place in its epoch
+        items = min(batch_size, n - position * batch_size)
+        out.append(experiment.per_item(value, items) / items)
+    return out
+
+
 def _draw_losses(experiment, progress, train_losses, test_losses, partial, path):
-    """Two panels: the recorded batch losses, and the per-image losses of each epoch."""
+    """Two panels: the recorded batch losses per image, and each epoch's train and held-out
+    losses per image."""
     from . import viz
     from .viz._figure import new_figure, save_figure
     fig = new_figure((16, 12))
     top, bottom = fig.subplots(2, 1)
-    viz.plot_progress(progress, style="wasserstein", ax=top,       # a free axis: sums reach 1e4
-                      title=f"{experiment.name}: loss of the batch, every 10th step")
+    viz.plot_progress(progress, style="wasserstein", ax=top,       # a free axis: losses of 100s
+                      title=f"{experiment.name}: the batch's loss per image, every 10th step")
     epochs = np.arange(1, len(train_losses) + 1)
     bottom.plot(epochs, train_losses, marker="o", label="train (mean over the epoch's batches)")
     bottom.plot(epochs, test_losses, marker="s", label="held-out (test split)")

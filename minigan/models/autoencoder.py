@@ -63,5 +63,7 @@ AUTOENCODER = AutoencoderModel(
     title="autoencoder (784-128-64-12-3 code, mirrored decoder with Tanh, summed MSE, Adam 1e-3, batch 128)",
     reference="pytorch-beginner's simple_autoencoder (L1aoXingyu), with the loss summed",
     network=network, loss=lambda torch: torch.nn.MSELoss(reduction="sum"), optimiser=adam,
-    default_epochs=30, parameters=219_891, code_size=CODE,
+    # 100 epochs of the 4,000 bundled digits (3,200 steps): held-out loss 116.5 per test image
+    # (train 107.9), in 20 s with one BLAS thread on the 2-core machine (seed 0)
+    default_epochs=100, parameters=219_891, code_size=CODE,
     image_range=(-1.0, 1.0), input_shape=(784,), loss_reduction="sum")

@@ -66,5 +66,8 @@ CONV_AUTOENCODER = AutoencoderModel(
           "MSE, Adam 1e-3 with weight decay 1e-5, batch 128)",
     reference="pytorch-beginner's conv_autoencoder (L1aoXingyu)",
     network=network, loss=lambda torch: torch.nn.MSELoss(), optimiser=adam,
-    default_epochs=30, parameters=5_729, code_size=32,
+    # 100 epochs of the 4,000 bundled digits (3,200 steps): held-out loss 0.1350 per test image
+    # (mean squared error per pixel in [-1, 1]; after 30 epochs 0.172), in 63 s with one BLAS
+    # thread on the 2-core machine (seed 0)
+    default_epochs=100, parameters=5_729, code_size=32,
     image_range=(-1.0, 1.0), input_shape=(1, 28, 28), loss_reduction="mean")

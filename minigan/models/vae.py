@@ -85,6 +85,8 @@ VAE = AutoencoderModel(
     title="VAE (784-400 ReLU, mu/logvar 400-20, reparameterised, 20-400 ReLU, 400-784 Sigmoid; "
           "BCE + KL summed, Adam 1e-3, batch 128)",
     reference="PyTorch's examples/vae",
-    network=network, loss=loss, optimiser=adam, default_epochs=30, parameters=652_824,
+    # 50 epochs of the 4,000 bundled digits (1,600 steps): held-out loss 114.2 per test image
+    # (after 10 epochs 140, 30 epochs 118), in 29 s with one BLAS thread on the 2-core machine
+    network=network, loss=loss, optimiser=adam, default_epochs=50, parameters=652_824,
     code_size=LATENT, image_range=(0.0, 1.0), input_shape=(784,), loss_reduction="sum",
     noise_size=LATENT)
