@@ -37,7 +37,7 @@ Usage::
     python scripts/vae_side_by_side.py --epochs 50 --control
     python scripts/vae_side_by_side.py --data fashion-mnist --epochs 10
 
-The default output is ``benchmarks/results/side_by_side_vae_DATA[_EPOCHSep].json``.
+The default output is ``benchmarks/results/vae_side_by_side_DATA[_EPOCHSep].json``.
 """
 from __future__ import annotations
 
@@ -165,7 +165,7 @@ def main(argv=None) -> int:
     if args.control:
         control = runs["torch-ulp"]["test_loss"]
         result["control_difference_percent"] = 100 * (control - theirs) / theirs
-    out = args.out or RESULTS / (f"side_by_side_vae_{data_tag(args.data)}"
+    out = args.out or RESULTS / (f"vae_side_by_side_{data_tag(args.data)}"
                                  + ("" if args.epochs == 10 else f"_{args.epochs}ep")
                                  + ("" if args.dtype == "float32" else f"_{args.dtype}") + ".json")
     from minigan.runs import _write_json
