@@ -1,29 +1,36 @@
-"""GANs beyond the book: the models people learn next, on the same engine, loop and judge.
+"""Beyond the book: the GANs, autoencoders and classifiers people learn next, on the same
+engine, loop, pictures and judge.
 
-=====================  ==========================  ==========================================
-name (minigan train)   module                      recipe
-=====================  ==========================  ==========================================
-gan-batched            gan_batched.GAN_BATCHED     the classic batched MNIST GAN (BatchNorm G)
-gan-mlp                gan_mlp.GAN_MLP             MLP GAN, BCE on logits, U(-1, 1) noise
-lsgan                  lsgan.LSGAN                 the same networks, least-squares losses
-dcgan-mnist            dcgan_mnist.DCGAN_MNIST     conv D with max-pooling, conv-transpose G
-dcgan                  dcgan.DCGAN                 Radford et al.'s DCGAN, 32 or 64 pixels
-wgan                   wgan.WGAN                   Wasserstein critic, weight clipping, RMSprop
-wgan-gp                wgan_gp.WGAN_GP             gradient penalty by double backward
-autoencoder            autoencoder.AUTOENCODER     784-...-3 code and back, Tanh, summed MSE
-conv-autoencoder       conv_autoencoder.CONV_...   strided convs, max-pooling, conv-transposes
-vae                    vae.VAE                     Kingma & Welling: BCE + KL, reparameterised
-logistic-regression    classifiers.LOGISTIC_REGRESSION  Linear 784-10, CrossEntropy, SGD 0.01
-mlp-classifier         classifiers.MLP_CLASSIFIER  784-500 ReLU -10, CrossEntropy, Adam 1e-3
-small-cnn              classifiers.SMALL_CNN       2 x (conv, BatchNorm, ReLU, max-pool), Linear
-=====================  ==========================  ==========================================
+====================  =================================  =============================================
+name (minigan train)  module                             recipe
+====================  =================================  =============================================
+gan-batched           gan_batched.GAN_BATCHED            the classic batched MNIST GAN (BatchNorm G)
+gan-mlp               gan_mlp.GAN_MLP                    MLP GAN, BCE on logits, U(-1, 1) noise
+lsgan                 lsgan.LSGAN                        the same networks, least-squares losses
+dcgan-mnist           dcgan_mnist.DCGAN_MNIST            conv D with max-pooling, conv-transpose G
+dcgan                 dcgan.DCGAN                        Radford et al.'s DCGAN, 32 or 64 pixels
+wgan                  wgan.WGAN                          Wasserstein critic, weight clipping, RMSprop
+wgan-gp               wgan_gp.WGAN_GP                    gradient penalty by double backward
+autoencoder           autoencoder.AUTOENCODER            784-...-3 code and back, Tanh, summed MSE
+conv-autoencoder      conv_autoencoder.CONV_AUTOENCODER  strided convs, max-pooling, conv-transposes
+vae                   vae.VAE                            Kingma & Welling: BCE + KL, reparameterised
+logistic-regression   classifiers.LOGISTIC_REGRESSION    Linear 784-10, CrossEntropy, SGD 0.01
+mlp-classifier        classifiers.MLP_CLASSIFIER         784-500 ReLU -10, CrossEntropy, Adam 1e-3
+small-cnn             classifiers.SMALL_CNN              2 x (conv, BatchNorm, ReLU, max-pool), Linear
+====================  =================================  =============================================
 
-Each is a :class:`minigan.experiment.GanModel`: networks, loss and optimiser as functions of
-the framework (``generator(torch=minigan)``), so the same definition builds the PyTorch twin
-of the parity tests. They reuse the book's loop (:meth:`GanExperiment.fit`), steps
-(:mod:`minigan.training`), pictures and judge; what is new is theirs alone - their networks,
-their losses, WGAN's critic iterations - and their defaults: batches, shuffled epochs,
-pixels in [-1, 1] for a Tanh generator.
+Three kinds, each the same kind of description as the book's experiments: networks, loss and
+optimiser as *functions of the framework* (``generator(torch=minigan)``), so one definition
+builds the PyTorch twin of the parity tests and of ``minigan bench train``.
+
+* GANs are :class:`minigan.experiment.GanModel`: the book's loop (:meth:`GanExperiment.fit`),
+  steps (:mod:`minigan.training`) and judge; what is theirs alone is their networks, their
+  losses, WGAN's critic iterations, and their tutorials' defaults: batches, shuffled epochs,
+  pixels in [-1, 1] for a Tanh generator.
+* The autoencoders and the VAE are :class:`~minigan.models.autoencoding.AutoencoderModel`:
+  one :func:`~minigan.training.train_step` per batch with the image as its own target.
+* The starter classifiers are :class:`minigan.experiment.ClassifierModel`: the book's
+  classifier loop with batches, shuffling and CrossEntropy.
 """
 from __future__ import annotations
 
