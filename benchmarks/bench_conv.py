@@ -6,17 +6,28 @@ both libraries run the same weights on the same input; we time the forward alone
 graph) and forward + backward (gradients of input, weight and bias), interleaving minigan
 and torch sample by sample (alternating which goes first) so that drift and neighbours on
 a shared machine hit both alike. Each number is the median of the samples, with min and
-max; a sample is a block of calls lasting >= 50 ms. The ratio is minigan / torch (the
-issue's target: <= 1.5). GFLOP/s counts 2 FLOP per multiply-add of the convolution (3 such
+max; a sample is a block of calls lasting >= 50 ms. The ratio is minigan / torch (issue
+#11's target: <= 1 for every layer's forward + backward). GFLOP/s counts 2 FLOP per multiply-add of the convolution (3 such
 products for forward + backward).
 
+Beside the FLOPs, every row says which plan minigan ran (functional/conv.py: "columns",
+"taps" or "winograd") and what that plan costs per forward + backward: the FLOPs its GEMMs
+execute (Winograd's are fewer than the convolution's), and the bytes its offset loops move
+(im2col + col2im for columns, or their counterparts: the tap gather/spread, the
+sub-pixel split, Winograd's tiles). The machine's large-matrix float32 rate
+(NumPy, square products of 4096) is measured in the same run, before and after the layers,
+and every GEMM rate is also given as a share of it.
+
 ``--profile`` also times minigan's pieces per layer, for the plan it picks (im2col, the
-three GEMMs and col2im for the "columns" plan; the GEMMs and the tap gather/spread for
-the "taps" plan of the 256 -> 3 and 3 -> 256 layers), to show where the time goes.
+three GEMMs and col2im for "columns"; the GEMMs and the tap gather/spread for "taps"; the
+tiles, the transforms and the n*n stacked GEMMs for "winograd"; the split and the tap
+GEMMs for "subpixel-taps"), with each GEMM's rate.
+``--plans`` times forward + backward under every plan (forced), interleaved with PyTorch:
+the measurement behind ``make_plan``'s choice.
 
     python benchmarks/bench_conv.py                  # all six layers -> results/conv.{json,png}
     python benchmarks/bench_conv.py --quick          # fewer samples
-    python benchmarks/bench_conv.py --layers D2 G2 --profile
+    python benchmarks/bench_conv.py --layers D2 G2 --profile --plans --no-save
 """
 from __future__ import annotations
 
@@ -87,6 +98,22 @@ def machine_info(torch):
         "env_threads": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
                                                        "MKL_NUM_THREADS") if os.environ.get(k)},
     }
+
+
+def machine_rate(n=4096, samples=3):
+    """NumPy's float32 rate on large square products (GFLOP/s): the median and the best of
+    ``samples`` products of two n x n matrices, the reference for the GEMMs' share."""
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, n, n), dtype=np.float32)
+    out = np.empty((n, n), dtype=np.float32)
+    np.dot(a, b, out=out)
+    ts = []
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        np.dot(a, b, out=out)
+        ts.append(time.perf_counter() - t0)
+    flop = 2.0 * n ** 3
+    return {"n": n, "median_gflops": flop / statistics.median(ts) / 1e9, "best_gflops": flop / min(ts) / 1e9}
 
 
 # ----------------------------------------------------------------------------- CPU share of others
@@ -213,7 +240,7 @@ def stats(ts):
     return {"median_ms": statistics.median(ms), "min_ms": min(ms), "max_ms": max(ms), "samples": len(ms)}
 
 
-def bench_layer(spec, torch, samples):
+def bench_layer(spec, torch, samples, plans=False):
     m, t, mx, tx, mgy, tgy = build(spec, torch)
     err = check_same(m, t, mx, tx, mgy, tgy, torch)
 
@@ -236,9 +263,15 @@ def bench_layer(spec, torch, samples):
     with minigan.no_grad():
         out_shape = m(mx).shape
     fl = flops(spec, out_shape)
+    plan = layer_plan(spec)
+    cost = C.plan_costs(plan, spec[4][0], 4)
     row = {"layer": spec[0], "module": f"{spec[1]}({spec[2]}, {spec[3]}, kernel_size={KERNEL}, "
                                        f"stride={STRIDE}" + (f", padding={spec[5]}" if spec[5] else "") + ")",
            "input": list(spec[4]), "output": list(out_shape), "gflop_forward": fl / 1e9,
+           "plan": plan.name,
+           "per_forward_backward": {"conv_gflop": 3 * fl / 1e9, "gemm_gflop": cost["gemm_flop"] / 1e9,
+                                    "transform_gflop": cost["transform_flop"] / 1e9,
+                                    "loop_mbytes": cost["loop_bytes"] / 1e6},
            "max_rel_diff_vs_torch": err}
     row["quiet_before"] = wait_until_quiet()
     for label, (fm, ft), n_products in (("forward", (m_fwd, t_fwd), 1),
@@ -251,7 +284,54 @@ def bench_layer(spec, torch, samples):
                       "ratio_of_minima": sm["min_ms"] / st["min_ms"],
                       "foreign_busy_median": _median([l.share for l in loads]),
                       "steal_median": _median([l.steal for l in loads])}
+    if plans:  # every plan forced, interleaved with torch (and the automatic choice)
+        def forced(name):
+            def step():
+                C.PLAN = name
+                try:
+                    m_step()
+                finally:
+                    C.PLAN = None
+            return step
+        names = ["columns", "taps", "subpixel-taps", "winograd"]
+        times, loads = compare([forced(n) for n in names] + [t_step], samples)
+        t_ms = statistics.median(times[-1]) * 1e3
+        row["plans_forward_backward"] = {
+            "torch_median_ms": t_ms, "foreign_busy_median": _median([l.share for l in loads]),
+            **{n: {"median_ms": statistics.median(ts) * 1e3,
+                   "ratio": statistics.median(ts) * 1e3 / t_ms,
+                   "ran": forced_plan_name(spec, n)} for n, ts in zip(names, times)}}
     return row
+
+
+def _geometry_and_weight(spec, rng=None):
+    """The layer in conv2d terms (functional/conv.py): its geometry and a weight of the
+    (small-side channels, big-side channels, K, K) shape the plans take."""
+    name, kind, cin, cout, shape, pad = spec
+    k = (KERNEL, KERNEL)
+    if kind == "Conv2d":
+        g = C.conv2d_geometry(shape[2], shape[3], k, (STRIDE,) * 2, (1, 1), (pad,) * 4)
+        w_shape = (cout, cin, KERNEL, KERNEL)
+    else:
+        g = C.conv_transpose2d_geometry(shape[2], shape[3], k, (STRIDE,) * 2, (1, 1), (pad,) * 2, (0, 0))
+        w_shape = (cin, cout, KERNEL, KERNEL)
+    rng = rng or np.random.default_rng(2)
+    return g, rng.standard_normal(w_shape).astype(np.float32)
+
+
+def layer_plan(spec):
+    """The plan make_plan picks for the layer."""
+    g, W = _geometry_and_weight(spec)
+    return C.make_plan(get_backend("cpu").xp, g, W)
+
+
+def forced_plan_name(spec, name):
+    """The plan that runs when ``name`` is forced (a forced winograd may fall back)."""
+    old, C.PLAN = C.PLAN, name
+    try:
+        return layer_plan(spec).name
+    finally:
+        C.PLAN = old
 
 
 def _median(values):
@@ -260,19 +340,14 @@ def _median(values):
 
 
 # ----------------------------------------------------------------------------- where the time goes
-def profile_layer(spec, samples):
+def profile_layer(spec, samples, rate):
     """Time minigan's pieces for one layer, for the plan it picks (see functional/conv.py):
-    the offset loops (im2col / col2im, or gather / spread of tap planes) and the products."""
-    name, kind, cin, cout, shape, pad = spec
+    the offset loops (im2col / col2im, gather / spread of tap planes, or Winograd's tiles)
+    and the products. Each GEMM piece also gets its GFLOP/s and its share of ``rate``, the
+    machine's large-matrix rate measured in this run."""
     xp = get_backend("cpu").xp
     rng = np.random.default_rng(2)
-    k = (KERNEL, KERNEL)
-    if kind == "Conv2d":
-        g = C.conv2d_geometry(shape[2], shape[3], k, (STRIDE,) * 2, (1, 1), (pad,) * 4)
-        W = rng.standard_normal((cout, cin, KERNEL, KERNEL)).astype(np.float32)
-    else:  # in conv2d terms: weight (small-side channels, big-side channels, KH, KW)
-        g = C.conv_transpose2d_geometry(shape[2], shape[3], k, (STRIDE,) * 2, (1, 1), (pad,) * 2, (0, 0))
-        W = rng.standard_normal((cin, cout, KERNEL, KERNEL)).astype(np.float32)
+    g, W = _geometry_and_weight(spec, rng)
     n_small, n_big = W.shape[0], W.shape[1]
     big = rng.standard_normal((1, n_big, g.H, g.W)).astype(np.float32)
     small = rng.standard_normal((1, n_small, g.OH, g.OW)).astype(np.float32)
@@ -294,6 +369,38 @@ def profile_layer(spec, samples):
             "col2im": lambda: C.col2im(xp, cols, g, 1, n_big),
             "gemm rows@col^T (weight grad)": lambda: plan.weight_grad(rows, col),
         }
+    elif plan.name == "winograd":
+        V = plan.prepare_big(big)
+        Z = plan.prepare_small(small)
+        U_e, UT_e = xp.permute_dims(plan.U, (1, 0, 2)), xp.permute_dims(plan.U, (1, 2, 0))
+        V_e, VT_e = xp.permute_dims(V, (1, 0, 2)), xp.permute_dims(V, (1, 2, 0))
+        dtiles = xp.matmul(xp.permute_dims(plan.KB, (1, 0)), V)  # (the shape of the real one)
+        parts = {
+            "weight transform U": lambda: C.make_plan(xp, g, W),
+            "tiles": lambda: plan.tiles(big),
+            "tiles -> V (KB@)": lambda: plan.prepare_big(big),
+            "blocks -> Z (KA^T@)": lambda: plan.prepare_small(small),
+            "gemm U@V": lambda: xp.matmul(U_e, V_e),
+            "conv (gemm U@V, KA@, blocks)": lambda: plan.conv(V, 1),
+            "gemm U^T@Z": lambda: xp.matmul(UT_e, Z),
+            "conv_transpose (gemm U^T@Z, KB^T@, untiles)": lambda: plan.conv_transpose(Z, 1),
+            "untiles": lambda: plan.untiles(dtiles, 1),
+            "gemm Z@V^T (weight grad)": lambda: xp.matmul(Z, VT_e),
+            "weight_grad (gemm Z@V^T, KG^T@, permute)": lambda: plan.weight_grad(Z, V),
+        }
+    elif plan.name == "subpixel-taps":
+        inner = plan.inner
+        big_rows = plan.prepare_big(big)
+        spread = plan.prepare_small(small)
+        parts = {
+            "phases (split)": lambda: plan.phases(big),
+            "gemm Wt@phases": lambda: xp.matmul2d(inner.Wt, big_rows),
+            "conv (gemm, gather taps)": lambda: plan.conv(big_rows, 1),
+            "spread taps": lambda: plan.prepare_small(small),
+            "gemm Wt^T@taps": lambda: xp.matmul2d(xp.permute_dims(inner.Wt, (1, 0)), spread),
+            "conv_transpose (gemm, join phases)": lambda: plan.conv_transpose(spread, 1),
+            "gemm taps@phases^T (weight grad)": lambda: inner.weight_grad(spread, big_rows),
+        }
     else:
         big_rows = plan.prepare_big(big)
         T = xp.matmul2d(plan.Wt, big_rows)
@@ -306,10 +413,14 @@ def profile_layer(spec, samples):
             "gemm taps@big^T (weight grad)": lambda: plan.weight_grad(spread, big_rows),
         }
     out = {"plan": plan.name}
+    gemm_flop = C.plan_costs(plan, 1, 4)["gemm_flop"] / 3  # one of the three products
     for label, fn in parts.items():
         fn()
         ts = [timed_block(fn, 1) for _ in range(samples)]
-        out[label] = 1e3 * min(ts)
+        out[label] = {"min_ms": 1e3 * min(ts), "median_ms": 1e3 * statistics.median(ts)}
+        if label.startswith("gemm"):  # the rate of the median, and its share of the machine's
+            out[label]["gflops"] = gemm_flop / statistics.median(ts) / 1e9
+            out[label]["share_of_machine_rate"] = out[label]["gflops"] / rate
     return out
 
 
@@ -326,12 +437,13 @@ def plot(rows, path):
         m = [r[key]["minigan"]["median_ms"] for r in rows]
         t = [r[key]["torch"]["median_ms"] for r in rows]
         xs = np.arange(len(rows))
-        ax.bar(xs - 0.2, m, 0.4, label="minigan (NumPy im2col + BLAS)")
+        ax.bar(xs - 0.2, m, 0.4, label="minigan (NumPy + BLAS, plan per layer)")
         ax.bar(xs + 0.2, t, 0.4, label="PyTorch CPU (oneDNN)")
         for i, r in enumerate(rows):
             ax.text(xs[i], max(m[i], t[i]) * 1.15, f"{r[key]['ratio']:.2f}x", ha="center", fontsize=9)
         ax.set_yscale("log")
-        ax.set_xticks(xs, [f"{r['layer']}\n{r['output'][1]}x{r['output'][2]}\nx{r['output'][3]}" for r in rows],
+        ax.set_xticks(xs, [f"{r['layer']} {r['plan']}\n{r['output'][1]}x{r['output'][2]}\nx{r['output'][3]}"
+                           for r in rows],
                       fontsize=8)
         ax.set_ylabel("ms (median, log scale)")
         ax.set_title(f"Book conv-GAN layers, batch 1: {title}\n(label: minigan / torch time)")
@@ -348,6 +460,8 @@ def main(argv=None):
     ap.add_argument("--samples", type=int, default=9, help="timed samples per measurement")
     ap.add_argument("--quick", action="store_true", help="3 samples, for a smoke run")
     ap.add_argument("--profile", action="store_true", help="also time im2col / GEMM / col2im")
+    ap.add_argument("--plans", action="store_true",
+                    help="also time forward + backward under every plan (forced)")
     ap.add_argument("--out", default=os.path.join(HERE, "results"), help="folder for conv.json/png")
     ap.add_argument("--no-save", action="store_true")
     args = ap.parse_args(argv)
@@ -358,16 +472,24 @@ def main(argv=None):
     print(f"CPU {info['cpu'].get('model name')} ({info['logical_cpus']} logical), NumPy "
           f"{info['numpy']} on {info['numpy_blas'].get('name')} {info['numpy_blas'].get('version')}, "
           f"torch {info['torch']} ({info['torch_threads']} threads)")
+    rates = [machine_rate()]
+    print(f"machine: NumPy float32 {rates[0]['n']}^2 products {rates[0]['median_gflops']:.0f} GFLOP/s "
+          f"(median; best {rates[0]['best_gflops']:.0f})")
     rows = []
-    header = f"{'layer':5} {'output':>16} {'what':>9} {'minigan ms':>22} {'torch ms':>22} {'ratio':>6} {'GFLOP/s m/t':>12} {'busy':>5}"
+    header = (f"{'layer':5} {'output':>16} {'what':>9} {'minigan ms':>22} {'torch ms':>22} {'ratio':>6} "
+              f"{'GFLOP/s m/t':>12} {'busy':>5}")
     print(header)
     for spec in LAYERS:
         if spec[0] not in args.layers:
             continue
-        row = bench_layer(spec, torch, samples)
+        row = bench_layer(spec, torch, samples, plans=args.plans)
         if args.profile:
-            row["minigan_parts_ms_min"] = profile_layer(spec, samples)
+            row["minigan_parts"] = profile_layer(spec, samples, rates[0]["median_gflops"])
         rows.append(row)
+        c = row["per_forward_backward"]
+        print(f"      plan '{row['plan']}': fwd+bwd = {c['conv_gflop']:.3f} GFLOP of convolution, "
+              f"{c['gemm_gflop']:.3f} GFLOP in its GEMMs (+{c['transform_gflop']:.3f} in transforms), "
+              f"{c['loop_mbytes']:.1f} MB moved by im2col/col2im (or its counterparts)")
         for key, label in (("forward", "fwd"), ("forward_backward", "fwd+bwd")):
             r = row[key]
             m, t = r["minigan"], r["torch"]
@@ -377,9 +499,31 @@ def main(argv=None):
                   f"{t['median_ms']:8.2f} [{t['min_ms']:.1f}..{t['max_ms']:.1f}] {r['ratio']:6.2f} "
                   f"{m['gflops']:5.0f}/{t['gflops']:<5.0f} {'' if busy is None else f'{busy:.0%}':>5}")
         if args.profile:
-            parts = dict(row["minigan_parts_ms_min"])
-            print(f"      minigan, plan '{parts.pop('plan')}', pieces (min ms): " + ", ".join(
-                f"{k} {v:.2f}" for k, v in parts.items()))
+            parts = dict(row["minigan_parts"])
+            print(f"      minigan, plan '{parts.pop('plan')}', pieces (median ms): " + ", ".join(
+                f"{k} {v['median_ms']:.2f}" + (f" ({v['gflops']:.0f} GFLOP/s, {v['share_of_machine_rate']:.0%})"
+                                               if "gflops" in v else "") for k, v in parts.items()))
+        if args.plans:
+            p = row["plans_forward_backward"]
+            print("      fwd+bwd by plan (median ms, ratio to torch): " + ", ".join(
+                f"{n} {p[n]['median_ms']:.2f} ({p[n]['ratio']:.2f})" + ("" if p[n]["ran"] == n else f" [ran {p[n]['ran']}]")
+                for n in ("columns", "taps", "subpixel-taps", "winograd")) + f"; torch {p['torch_median_ms']:.2f}")
+    rates.append(machine_rate())
+    rate = max(r["median_gflops"] for r in rates)
+    print(f"machine, after: {rates[1]['median_gflops']:.0f} GFLOP/s; reference rate {rate:.0f} GFLOP/s")
+    for row in rows:  # the GEMM rate of each fwd+bwd: its GEMMs' FLOPs over minigan's time
+        c = row["per_forward_backward"]
+        c["gemm_gflops_over_layer_time"] = c["gemm_gflop"] / (row["forward_backward"]["minigan"]["median_ms"] / 1e3)
+        c["share_of_machine_rate"] = c["gemm_gflops_over_layer_time"] / rate
+    print(f"\n{'layer':5} {'plan':>8} {'fwd+bwd ms m/t':>17} {'ratio':>6} {'conv GFLOP':>10} "
+          f"{'GEMM GFLOP':>10} {'GEMM GFLOP/s':>12} {'% machine':>9} {'loop MB':>8}")
+    for row in rows:
+        c, r = row["per_forward_backward"], row["forward_backward"]
+        print(f"{row['layer']:5} {row['plan']:>8} {r['minigan']['median_ms']:8.2f}/{r['torch']['median_ms']:<8.2f} "
+              f"{r['ratio']:6.2f} {c['conv_gflop']:10.3f} {c['gemm_gflop']:10.3f} "
+              f"{c['gemm_gflops_over_layer_time']:12.0f} {c['share_of_machine_rate']:9.0%} {c['loop_mbytes']:8.1f}")
+    print("(GEMM GFLOP/s: the FLOPs the plan's GEMMs execute over the whole layer's fwd+bwd time;\n"
+          " --profile gives each GEMM's own rate)")
     totals = {}
     for key in ("forward", "forward_backward"):
         m = sum(r[key]["minigan"]["median_ms"] for r in rows)
@@ -390,7 +534,9 @@ def main(argv=None):
               "method": "interleaved samples in one process; median [min..max] of blocks >= 50 ms; "
                         "ratio = minigan median / torch median; float32",
               "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": info, "samples": samples,
-              "layers": rows, "totals_of_listed_layers": totals, "target_ratio": 1.5}
+              "machine_matmul_float32": rates, "reference_rate_gflops": rate,
+              "load_average": os.getloadavg(),
+              "layers": rows, "totals_of_listed_layers": totals, "target_ratio": 1.0}
     if not args.no_save:
         os.makedirs(args.out, exist_ok=True)
         with open(os.path.join(args.out, "conv.json"), "w") as f:

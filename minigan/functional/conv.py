@@ -50,7 +50,18 @@ does the loop there instead: one GEMM turns the big image's C channels into OC*K
 planes, ``T = W' @ x``, and output (oh, ow) sums plane (i, j) at the pixel that offset
 reads, with the same slices as im2col (its adjoint assigns into zero planes). That copies
 OC*KH*KW numbers per big-image pixel, for SH*SW times the multiply-adds; for those two
-layers it is 3-4x faster than im2col. :func:`make_plan` picks the plan per call.
+layers it is 3-4x faster than im2col.
+
+Two more plans: the sub-pixel split (issue #11)
+-----------------------------------------------
+A stride-S layer whose kernel is S*R wide is a stride-1 layer with an R x R kernel over the
+S*S phases of the image (``x[:, :, p::S, q::S]`` as extra channels). ``subpixel-taps`` runs
+the taps plan on that phase image (S*S times fewer planes and products: the book's 256 -> 3
+and 3 -> 256 layers), and ``winograd`` (:mod:`minigan.functional.conv_winograd`) runs
+Winograd's F(2x2, RxR) on it, 2.56x fewer multiplications for the 256 -> 256 layers, whose
+time is all GEMM. :func:`choose_plan` picks a plan per call, from measurements at the book's
+shapes; the columns plan stays the readable reference the others are tested against
+(tests/test_conv_fast_path.py). :func:`plan_costs` says what each one computes and moves.
 """
 from __future__ import annotations
 
@@ -61,6 +72,7 @@ import weakref
 
 from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
+from . import conv_winograd as winograd
 
 
 # ----------------------------------------------------------------------------- geometry
@@ -320,6 +332,15 @@ class ColumnsPlan:
         xp = self.xp
         return xp.reshape(xp.matmul2d(rows, xp.permute_dims(col, (1, 0))), self.shape)
 
+    def costs(self, N, itemsize):
+        """Work of one forward + backward (all three products): :func:`plan_costs`."""
+        g, (OC, C, KH, KW) = self.g, self.shape
+        col = C * KH * KW * N * g.OH * g.OW  # numbers in the column matrix
+        image = C * N * g.HP * g.WP
+        return {"gemm_flop": 3 * 2 * OC * col, "transform_flop": 0,
+                # im2col copies (read + write), col2im adds (read both, write) into zeros
+                "loop_bytes": itemsize * (2 * col + 3 * col + image)}
+
 
 class TapsPlan:
     """The offset loop on the small image instead, for layers whose small side has few
@@ -359,15 +380,142 @@ class TapsPlan:
         gWt = xp.matmul2d(T, xp.permute_dims(big_rows, (1, 0)))  # (OC*KH*KW, C)
         return contiguous(xp, xp.permute_dims(xp.reshape(gWt, (OC, KH, KW, C)), (0, 3, 1, 2)))
 
+    def costs(self, N, itemsize):
+        """Work of one forward + backward (all three products): :func:`plan_costs`."""
+        g, (OC, C, KH, KW) = self.g, self.shape
+        planes = OC * KH * KW * N * g.HP * g.WP  # numbers in the tap planes
+        taps = OC * KH * KW * N * g.OH * g.OW  # numbers the loops move
+        return {"gemm_flop": 3 * 2 * C * planes, "transform_flop": 0,
+                # gather adds (read both, write); spread zero-fills the planes and copies
+                "loop_bytes": itemsize * (3 * taps + planes + 2 * taps)}
 
-PLAN = None  # None: choose per call; "columns" or "taps" forces one (tests, benchmarks)
+
+class SubPixelTapsPlan:
+    """The taps plan after a sub-pixel split, for strided layers whose kernel is a whole
+    number of strides (the book's 256 -> 3 Conv2d and 3 -> 256 ConvTranspose2d, k8 s2).
+
+    A stride-S convolution with a K = S*R kernel is a stride-1 convolution with an R x R
+    kernel over the S*T phases of the image, ``x[:, :, p::S, q::T]`` stacked as channels
+    (``functional/conv_winograd.py`` explains the split). Taps then makes OC*R*R planes of
+    the phase image instead of OC*K*K planes of the whole image: S*T times fewer planes and
+    S*T times fewer multiply-adds (for the book's layers 4x), the same loop on a smaller grid.
+    The split and its inverse are one reshape-and-transpose copy of the big image each.
+    """
+
+    name = "subpixel-taps"
+
+    def __init__(self, xp, g, W):
+        OC, C, KH, KW = self.shape = tuple(W.shape)
+        S, T = g.SH, g.SW
+        RH, RW = KH // S, KW // T
+        self.xp, self.g = xp, g
+        self.PH, self.PW = -(-g.HP // S), -(-g.WP // T)  # the phase images' size
+        # phase weight Wp[oc, (p, q, c), a, b] = W[oc, c, S*a + p, T*b + q]: a (small) copy
+        Wp = xp.permute_dims(xp.reshape(W, (OC, C, RH, S, RW, T)), (0, 3, 5, 1, 2, 4))
+        Wp = xp.reshape(Wp, (OC, S * T * C, RH, RW))
+        self.inner_g = conv2d_geometry(self.PH, self.PW, (RH, RW), (1, 1), (1, 1), (0, 0, 0, 0))
+        self.inner = TapsPlan(xp, self.inner_g, Wp)
+
+    def phases(self, big):
+        """(N, C, H, W) -> (N, S*T*C, PH, PW): padded, then split into phases (one copy)."""
+        xp, g = self.xp, self.g
+        N, C = big.shape[:2]
+        S, T = g.SH, g.SW
+        img = xp.zeros((N, C, self.PH * S, self.PW * T), dtype=big.dtype)
+        img[:, :, g.PT:g.PT + g.H, g.PL:g.PL + g.W] = big
+        img = xp.permute_dims(xp.reshape(img, (N, C, self.PH, S, self.PW, T)), (0, 3, 5, 1, 2, 4))
+        return xp.reshape(img, (N, S * T * C, self.PH, self.PW))
+
+    def unphases(self, ph):
+        """The adjoint of :meth:`phases`: (N, S*T*C, PH, PW) -> (N, C, H, W)."""
+        xp, g = self.xp, self.g
+        N, C = ph.shape[0], self.shape[1]
+        S, T = g.SH, g.SW
+        img = xp.permute_dims(xp.reshape(ph, (N, S, T, C, self.PH, self.PW)), (0, 3, 4, 1, 5, 2))
+        img = xp.reshape(img, (N, C, self.PH * S, self.PW * T))
+        return img[:, :, g.PT:g.PT + g.H, g.PL:g.PL + g.W]
+
+    def prepare_big(self, big):
+        return self.inner.prepare_big(self.phases(big))
+
+    def prepare_small(self, small):
+        """The inner convolution's output may be a row or column longer than ours (the phase
+        images are rounded up): that part is zero on the way back."""
+        xp, g, ig = self.xp, self.g, self.inner_g
+        if (ig.OH, ig.OW) != (g.OH, g.OW):
+            N, OC = small.shape[:2]
+            padded = xp.zeros((N, OC, ig.OH, ig.OW), dtype=small.dtype)
+            padded[:, :, :g.OH, :g.OW] = small
+            small = padded
+        return self.inner.prepare_small(small)
+
+    def release(self, prepared):
+        pass
+
+    def conv(self, big_rows, N):
+        return self.inner.conv(big_rows, N)[:, :, :self.g.OH, :self.g.OW]
+
+    def conv_transpose(self, T, N):
+        return self.unphases(self.inner.conv_transpose(T, N))
+
+    def weight_grad(self, T, big_rows):
+        xp, g = self.xp, self.g
+        OC, C, KH, KW = self.shape
+        S, U = g.SH, g.SW
+        gWp = xp.reshape(self.inner.weight_grad(T, big_rows), (OC, S, U, C, KH // S, KW // U))
+        return contiguous(xp, xp.reshape(xp.permute_dims(gWp, (0, 3, 4, 1, 5, 2)), (OC, C, KH, KW)))
+
+    def costs(self, N, itemsize):
+        """Work of one forward + backward (all three products): :func:`plan_costs`."""
+        c = self.inner.costs(N, itemsize)
+        image = self.shape[1] * N * self.PH * self.PW * self.g.SH * self.g.SW
+        c["loop_bytes"] += itemsize * 7 * image  # split (zero fill, copy, permuted copy), join (permuted copy)
+        return c
+
+
+def plan_costs(plan, N, itemsize):
+    """What one forward + backward of a layer costs under ``plan`` (the same for conv2d and
+    conv_transpose2d, which run the same three products and loops): ``gemm_flop``, the FLOPs
+    of its three products (2 per multiply-add); ``transform_flop``, those of its other small
+    products (Winograd's transforms); ``loop_bytes``, the bytes its offset loops (im2col and
+    col2im, or their counterparts) read and write: 2 x the numbers of a copy, 3 x those of
+    an in-place add, 1 x those of a zero fill. For ``benchmarks/bench_conv.py``."""
+    return plan.costs(N, itemsize)
+
+
+PLAN = None  # None: choose per call; "columns", "taps", "subpixel-taps" or "winograd" forces one
+
+
+def choose_plan(g, OC, C):
+    """The plan for a convolution (in conv2d terms: C big-side, OC small-side channels),
+    chosen by measurement at the book's shapes (``benchmarks/bench_conv.py --plans``):
+
+    * ``winograd`` when both sides have many channels (>= 64) and the kernel is a whole
+      number of strides: the product is then nearly all the work, and Winograd does 2.56x
+      fewer multiplications for the book's 8x8 / stride-2 layers (256 -> 256);
+    * ``taps`` when the big side has many more channels than the small side needs planes,
+      C >= 8 * OC * SH * SW (the taps product is SH*SW times bigger): 256 -> 3 and 3 -> 256;
+    * ``columns`` (im2col, the reference) otherwise.
+    """
+    if min(OC, C) >= 64 and winograd.eligible(g):
+        return "winograd"
+    if C >= 8 * OC * g.SH * g.SW:
+        return "subpixel-taps" if g.SH * g.SW > 1 and winograd.eligible(g) else "taps"
+    return "columns"
 
 
 def make_plan(xp, g, W):
-    """Taps when the big side has many more channels than the small side needs planes,
-    C >= 8 * OC * SH * SW (the taps product is SH*SW times bigger); else columns."""
+    """The plan :data:`PLAN` forces (tests, benchmarks), else :func:`choose_plan`'s. A forced
+    ``winograd`` or ``subpixel-taps`` runs columns where the geometry does not allow the
+    sub-pixel split (dilation, kernel not a multiple of the stride)."""
     OC, C = W.shape[0], W.shape[1]
-    name = PLAN or ("taps" if C >= 8 * OC * g.SH * g.SW else "columns")
+    name = PLAN or choose_plan(g, OC, C)
+    if name in ("winograd", "subpixel-taps") and not winograd.eligible(g):
+        name = "columns"
+    if name == "winograd":
+        return winograd.WinogradPlan(xp, g, W)
+    if name == "subpixel-taps":
+        return SubPixelTapsPlan(xp, g, W)
     return TapsPlan(xp, g, W) if name == "taps" else ColumnsPlan(xp, g, W)
 
 

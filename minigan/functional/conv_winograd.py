@@ -1,0 +1,262 @@
+"""The third convolution plan: sub-pixel split + Winograd tiles, for the big 256 -> 256 layers.
+
+Why a third plan
+----------------
+At the book's conv-GAN shapes (BOOK_SPEC 4.14: 8x8 kernels, stride 2) the 256 -> 256 layers
+are pure GEMM work: forward + backward of D's second Conv2d is 3 x 6.1 GFLOP. NumPy's BLAS
+runs those products at about its square-matrix peak already (``benchmarks/bench_conv.py
+--profile``), and on an AVX-512 machine PyTorch's oneDNN still finishes first, because its
+peak is higher. The only way left to be faster is to do fewer multiplications, which is what
+this plan does, in two steps that are both exact (in exact arithmetic):
+
+1. **Sub-pixel (polyphase) split.** A stride-S convolution with a K x K kernel, K = S*R, is
+   a stride-1 convolution with an R x R kernel over the S*S phases of the image: output
+   (oh, ow) reads padded pixel (S*oh + S*a + p, S*ow + S*b + q), which is pixel
+   (oh + a, ow + b) of phase (p, q) = ``x[:, :, p::S, q::S]``. So the book's k8 s2 layers
+   are 4x4 stride-1 convolutions with 4C input channels (C = 256 -> 1024).
+
+2. **Winograd's minimal filtering F(m x m, R x R)** (Lavin & Gray, "Fast Algorithms for
+   Convolutional Neural Networks", 2016). An m x m block of outputs of an R x R stride-1
+   correlation reads an n x n input tile, n = m + R - 1. With three small matrices,
+   ``Y = A^T [ (G g G^T) * (B^T d B) ] A`` computes that block with n*n multiplications
+   instead of m*m*R*R, and across channels the multiplications become n*n independent
+   matrix products (one per tile position):
+
+       V[e] = (B^T d B)[e]      for every input channel and tile   (the "tiles")
+       U[e] = (G g G^T)[e]      for every (output, input) channel   (the weight)
+       M[e] = U[e] @ V[e]       n*n products (OC x S*S*C) @ (S*S*C x tiles)
+       Y    = A^T M A            per output channel and tile
+
+   For the book's layers F(2x2, 4x4) does 25 products where direct convolution does 64:
+   2.56x fewer FLOPs, in each of the three products (forward, input grad, weight grad).
+
+The matrices come from Toom-Cook interpolation at the points listed in :data:`POINTS`
+(0, 1, -1, 2, ... and infinity): ``A^T`` and ``G`` are written down from the points, and
+``B^T`` is the one matrix that makes the identity sum_e A^T[i,e] G[e,k] B^T[e,t] = [t == i+k]
+hold, found by a linear solve and verified at import (float64). Rounding in float32 is a few
+times PyTorch's (relative error about 3e-6 on the book's layers, against 6e-7 for direct
+convolution): larger interpolation points would make it worse, so m stays small.
+
+How it maps onto a plan (see :mod:`minigan.functional.conv` for the plan interface): in
+conv2d terms, big image -> small image, weight (OC, C, KH, KW),
+
+    prepare_big(x)       V  = KB @ tiles(x)        tiles: n*n*S*S strided slice copies
+    prepare_small(y)     Z  = KA^T @ blocks(y)      blocks: y cut into m x m blocks
+    conv(V)              y  = blocks^-1(KA @ (U @ V))
+    conv_transpose(Z)    x  = tiles^T(KB^T @ (U^T @ Z))   tiles^T adds the tiles back (overlap)
+    weight_grad(Z, V)    gW = KG^T @ (Z @ V^T)
+
+with KB = B^T (x) B^T, KA = A^T (x) A^T, KG = G (x) G (Kronecker products: a 2-D transform of
+every tile is one GEMM with an (n*n x n*n) matrix). Each line is the adjoint of another, as
+in the columns plan, so conv_transpose2d runs the same plan the other way round.
+
+Only plain 2-D and stacked matrix products, reshapes, transposes and strided slices: the same
+code runs on NumPy, CuPy and array-api-strict. The columns plan stays the reference that this
+one is tested against (tests/test_conv_fast_path.py).
+"""
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+# Interpolation points (besides infinity), in the order they are used: n - 1 of them for
+# F(m, R) with n = m + R - 1. Small integers first, then halves: +-2 and 1/2 are exact in
+# binary and keep the transforms' rounding close to that of the direct sum.
+POINTS = (0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5, 3.0, -3.0)
+
+
+@functools.lru_cache(maxsize=None)
+def winograd_matrices(m, R):
+    """(A^T (m x n), G (n x R), B^T (n x n)) of F(m, R) in float64, n = m + R - 1."""
+    n = m + R - 1
+    points = POINTS[:n - 1]
+    if len(points) < n - 1:
+        raise ValueError(f"F({m}, {R}) needs {n - 1} interpolation points; POINTS has {len(POINTS)}")
+    AT, G = np.zeros((m, n)), np.zeros((n, R))
+    for e, p in enumerate(points):
+        scale = np.prod([p - q for f, q in enumerate(points) if f != e])
+        AT[:, e] = [p ** i for i in range(m)]
+        G[e, :] = [p ** k / scale for k in range(R)]
+    AT[m - 1, n - 1] = G[n - 1, R - 1] = 1.0  # the point at infinity: the leading coefficients
+    # B^T from the identity y_i = sum_k g_k d_(i+k): for every (i, k) and t,
+    # sum_e AT[i, e] G[e, k] BT[e, t] = [t == i + k], a full-rank linear system per column t.
+    system = (AT[:, None, :] * G.T[None, :, :]).reshape(m * R, n)
+    target = np.zeros((m * R, n))
+    for i in range(m):
+        for k in range(R):
+            target[i * R + k, i + k] = 1.0
+    BT = np.linalg.lstsq(system, target, rcond=None)[0]
+    check = np.einsum("ie,ek,et->ikt", AT, G, BT).reshape(m * R, n)
+    if np.abs(check - target).max() > 1e-12:  # never: the points are distinct
+        raise ArithmeticError(f"F({m}, {R}): the Winograd identity does not hold")
+    return AT, G, BT
+
+
+@functools.lru_cache(maxsize=64)
+def _kron_host(m, R):
+    AT, G, BT = winograd_matrices(m, R)
+    return np.kron(AT, AT), np.kron(G, G), np.kron(BT, BT)
+
+
+def _kron(xp, m, R, dtype):
+    """KA (m^2 x n^2), KG (n^2 x R^2), KB (n^2 x n^2) on the backend, in ``dtype``."""
+    return tuple(xp.astype(xp.from_numpy(a), dtype) for a in _kron_host(m, R))
+
+
+def eligible(g):
+    """The plan's geometry: no dilation, kernel = stride x R with the same R >= 2 both ways."""
+    return (g.DH == 1 and g.DW == 1 and g.KH % g.SH == 0 and g.KW % g.SW == 0
+            and g.KH // g.SH == g.KW // g.SW >= 2)
+
+
+def matmul_into(xp, a, b, out):
+    """``out[...] = a @ b`` (stacked). NumPy and CuPy write the product straight into ``out``,
+    a strided view here, at full BLAS speed; array-api-strict has no ``out=``."""
+    if xp.name == "array_api_strict":
+        out[...] = xp.matmul(a, b)
+    else:
+        xp.matmul(a, b, out=out)
+    return out
+
+
+class WinogradPlan:
+    """Sub-pixel split + Winograd F(m x m, R x R) (module docstring). ``m`` is the output
+    block; 2 for every layer that :func:`minigan.functional.conv.make_plan` gives it.
+
+    Layouts. With E = n*n tile positions, SC = S*T*C phase channels and P = N*TH*TW tiles,
+    the weight lives as U (OC, E, SC) and the tiles as V (SC, E, P): the tile position sits
+    in the middle, so that both the transforms (a small (E x E) matrix applied to each of OC or
+    SC stacked (E x .) blocks, which stay in cache) and the E products ``U[:, e] @ V[:, e]``
+    (strided 2-D views BLAS reads in place) run without transposing copies. (One (E x E)
+    product over the whole (E, SC*P) array is 1.5-2x slower: BLAS streams it with K = 25.)
+    """
+
+    name = "winograd"
+
+    def __init__(self, xp, g, W, m=2):
+        self.xp, self.g, self.m = xp, g, m
+        OC, C, KH, KW = self.shape = tuple(W.shape)
+        S, T = g.SH, g.SW
+        R = self.R = KH // S
+        n = self.n = m + R - 1
+        self.KA, self.KG, self.KB = _kron(xp, m, R, W.dtype)
+        # tiles per image: enough m x m blocks to cover the output, and the padded image
+        # size the tiles read (rows past HP are zeros no output uses)
+        self.TH, self.TW = -(-g.OH // m), -(-g.OW // m)
+        self.HB = max(g.HP, S * (m * (self.TH - 1) + n))
+        self.WB = max(g.WP, T * (m * (self.TW - 1) + n))
+        # phase weight Wq[oc, (a, b), (p, q, c)] = W[oc, c, S*a + p, T*b + q] (one permuted
+        # copy), then U[oc] = KG @ Wq[oc]: (OC, E, SC)
+        Wq = xp.permute_dims(xp.reshape(W, (OC, C, R, S, R, T)), (0, 2, 4, 3, 5, 1))
+        self.U = xp.matmul(self.KG, xp.reshape(Wq, (OC, R * R, S * T * C)))
+
+    # ------------------------------------------------------------------ the big side
+    def tiles(self, big):
+        """(N, C, H, W) -> (SC, E, P): tile element (u, v) of phase (p, q) of tile (th, tw)
+        is padded pixel (S*m*th + S*u + p, T*m*tw + T*v + q); n*n*S*T slice copies."""
+        xp, g, m, n = self.xp, self.g, self.m, self.n
+        N, C = big.shape[:2]
+        S, T, TH, TW = g.SH, g.SW, self.TH, self.TW
+        img = xp.zeros((C, N, self.HB, self.WB), dtype=big.dtype)
+        img[:, :, g.PT:g.PT + g.H, g.PL:g.PL + g.W] = xp.permute_dims(big, (1, 0, 2, 3))
+        out = xp.empty((S, T, C, n, n, N, TH, TW), dtype=big.dtype)
+        sh, sw = S * m, T * m  # one tile to the next
+        for p in range(S):
+            for u in range(n):
+                r0 = S * u + p
+                rows = slice(r0, r0 + sh * (TH - 1) + 1, sh)
+                for q in range(T):
+                    for v in range(n):
+                        c0 = T * v + q
+                        out[p, q, :, u, v, ...] = img[:, :, rows, c0:c0 + sw * (TW - 1) + 1:sw]
+        return xp.reshape(out, (S * T * C, n * n, N * TH * TW))
+
+    def untiles(self, tiles, N):
+        """The adjoint of :meth:`tiles`: every tile added back where it was read (tiles
+        overlap by n - m pixels), then the padding cropped off -> (N, C, H, W)."""
+        xp, g, m, n = self.xp, self.g, self.m, self.n
+        C = self.shape[1]
+        S, T, TH, TW = g.SH, g.SW, self.TH, self.TW
+        tiles = xp.reshape(tiles, (S, T, C, n, n, N, TH, TW))
+        img = xp.zeros((C, N, self.HB, self.WB), dtype=tiles.dtype)
+        sh, sw = S * m, T * m
+        for p in range(S):
+            for u in range(n):
+                r0 = S * u + p
+                rows = slice(r0, r0 + sh * (TH - 1) + 1, sh)
+                for q in range(T):
+                    for v in range(n):
+                        c0 = T * v + q
+                        img[:, :, rows, c0:c0 + sw * (TW - 1) + 1:sw] += tiles[p, q, :, u, v, ...]
+        img = img[:, :, g.PT:g.PT + g.H, g.PL:g.PL + g.W]
+        return xp.permute_dims(img, (1, 0, 2, 3))
+
+    def prepare_big(self, big):
+        """V = KB @ tiles(big) for every phase channel: (SC, E, P)."""
+        return self.xp.matmul(self.KB, self.tiles(big))
+
+    # ------------------------------------------------------------------ the small side
+    def prepare_small(self, small):
+        """Z = KA^T @ blocks(small), as (E, OC, P): the small image cut into m x m blocks
+        (zero-padded to whole blocks), block element (i, j) first."""
+        xp, g, m, n = self.xp, self.g, self.m, self.n
+        N, OC = small.shape[:2]
+        TH, TW = self.TH, self.TW
+        padded = xp.zeros((OC, N, TH * m, TW * m), dtype=small.dtype)
+        padded[:, :, :g.OH, :g.OW] = xp.permute_dims(small, (1, 0, 2, 3))
+        blocks = xp.permute_dims(xp.reshape(padded, (OC, N, TH, m, TW, m)), (3, 5, 0, 1, 2, 4))
+        blocks = xp.reshape(blocks, (m * m, OC * N * TH * TW))  # (one copy)
+        Z = xp.matmul2d(xp.permute_dims(self.KA, (1, 0)), blocks)
+        return xp.reshape(Z, (n * n, OC, N * TH * TW))
+
+    def release(self, prepared):
+        pass  # nothing lent
+
+    # ------------------------------------------------------------------ the three products
+    def conv(self, V, N):
+        """(N, OC, OH, OW) = blocks^-1(KA @ (U @ V))."""
+        xp, g, m, n = self.xp, self.g, self.m, self.n
+        OC, TH, TW = self.shape[0], self.TH, self.TW
+        M = xp.matmul(xp.permute_dims(self.U, (1, 0, 2)), xp.permute_dims(V, (1, 0, 2)))  # (E, OC, P)
+        Y = xp.matmul2d(self.KA, xp.reshape(M, (n * n, -1)))  # (m*m, OC*P)
+        Y = xp.permute_dims(xp.reshape(Y, (m, m, OC, N, TH, TW)), (3, 2, 4, 0, 5, 1))
+        Y = xp.reshape(Y, (N, OC, TH * m, TW * m))  # (one copy)
+        return Y[:, :, :g.OH, :g.OW]
+
+    def conv_transpose(self, Z, N):
+        """(N, C, H, W) = tiles^T(KB^T @ (U^T @ Z))."""
+        xp, n = self.xp, self.n
+        SC, P = self.U.shape[2], Z.shape[2]
+        dV = xp.empty((SC, n * n, P), dtype=Z.dtype)
+        matmul_into(xp, xp.permute_dims(self.U, (1, 2, 0)), Z, xp.permute_dims(dV, (1, 0, 2)))
+        return self.untiles(xp.matmul(xp.permute_dims(self.KB, (1, 0)), dV), N)
+
+    def weight_grad(self, Z, V):
+        """gW = KG^T @ (Z @ V^T), back to (OC, C, KH, KW)."""
+        xp, g, n, R = self.xp, self.g, self.n, self.R
+        OC, C, KH, KW = self.shape
+        S, T = g.SH, g.SW
+        dU = xp.empty((OC, n * n, S * T * C), dtype=Z.dtype)
+        matmul_into(xp, Z, xp.permute_dims(V, (1, 2, 0)), xp.permute_dims(dU, (1, 0, 2)))
+        dWq = xp.matmul(xp.permute_dims(self.KG, (1, 0)), dU)  # (OC, R*R, SC)
+        dW = xp.permute_dims(xp.reshape(dWq, (OC, R, R, S, T, C)), (0, 5, 1, 3, 2, 4))
+        return xp.reshape(dW, (OC, C, KH, KW))  # (one copy: a C-ordered weight gradient)
+
+    def costs(self, N, itemsize):
+        """Work of one forward + backward: see :func:`minigan.functional.conv.plan_costs`."""
+        g, m, n, R = self.g, self.m, self.n, self.R
+        OC, C = self.shape[:2]
+        ST = g.SH * g.SW
+        P = N * self.TH * self.TW  # tiles
+        tiles = n * n * ST * C * P  # numbers the tile loops move
+        image = C * N * self.HB * self.WB
+        blocks = m * m * OC * P
+        transform = 2 * (2 * n * n * n * n * ST * C * P  # KB and KB^T
+                         + 2 * m * m * n * n * OC * P  # KA and KA^T
+                         + 2 * n * n * R * R * OC * ST * C)  # KG and KG^T
+        return {"gemm_flop": 3 * 2 * n * n * OC * ST * C * P, "transform_flop": transform,
+                # tiles: padded copy of the image, then copies; untiles: adds into zeros;
+                # the small side cut into blocks (zero fill, copy, permuted copy) and the
+                # output's blocks put back in place (permuted copy)
+                "loop_bytes": itemsize * (3 * image + 2 * tiles + 3 * tiles + image + 7 * blocks)}

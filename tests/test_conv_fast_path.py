@@ -1,0 +1,208 @@
+"""The fast convolution plans against the reference one (issue #11).
+
+``functional/conv.py`` computes a convolution by one of four plans: ``columns`` (im2col, one
+GEMM, col2im: the readable reference), ``taps`` (the offset loop on a few-channel small side),
+``subpixel-taps`` (taps after a sub-pixel split of a strided layer) and ``winograd`` (sub-pixel
+split + Winograd tiles, ``functional/conv_winograd.py``), picked per layer by ``make_plan``. Here the fast plans must give what the reference gives:
+
+* a seeded random-shape sweep, float64, forward and the gradients of input, weight and bias,
+  conv2d and conv_transpose2d, on cpu and strict (array-api-strict);
+* the same drawn shapes against PyTorch (hypothesis), float64 and float32;
+* the book's conv-GAN layers (BOOK_SPEC 4.14) with the automatic choice, float32, against
+  the reference and PyTorch; and which plan the choice makes there;
+* the Winograd matrices' identity, exactly the 1-D correlation they stand for.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings, strategies as st
+
+import minigan
+import minigan.nn.functional as F
+from minigan.functional import conv as conv_module
+from minigan.functional import conv_winograd
+
+torch = pytest.importorskip("torch")
+
+HEALTH = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
+
+
+def run(kind, arrays, kwargs, plan, device="cpu", dtype="float64", gy_seed=0):
+    """Forward and backward with ``plan`` forced; returns (plan used, [y, gx, gW, gb])."""
+    fn = getattr(F, kind)
+    ts = [None if a is None else minigan.tensor(a.astype(dtype), device=device, requires_grad=True)
+          for a in arrays]
+    old = conv_module.PLAN
+    conv_module.PLAN = plan
+    try:
+        y = fn(*ts, **kwargs)
+        used = y.creator.plan.name
+        gy = np.random.default_rng(gy_seed).standard_normal(y.shape).astype(dtype)
+        y.backward(minigan.tensor(gy, device=device))
+    finally:
+        conv_module.PLAN = old
+    return used, [y.detach().numpy()] + [t.grad.numpy() for t in ts if t is not None]
+
+
+def random_case(rng, kind, eligible_for):
+    """One random convolution, small. ``eligible_for`` 'winograd' or 'subpixel-taps': kernel
+    = stride x R, no dilation (the sub-pixel split); ``'taps'``: anything."""
+    n, c, oc = rng.integers(1, 3), rng.integers(1, 5), rng.integers(1, 5)
+    sh, sw = rng.integers(1, 4), rng.integers(1, 4)
+    if eligible_for in ("winograd", "subpixel-taps"):
+        r = rng.integers(2, 5)
+        kh, kw, dh, dw = sh * r, sw * r, 1, 1
+    else:
+        kh, kw, dh, dw = rng.integers(1, 5), rng.integers(1, 5), rng.integers(1, 3), rng.integers(1, 3)
+    ph, pw = rng.integers(0, 3), rng.integers(0, 3)
+    w = rng.standard_normal((oc, c, kh, kw) if kind == "conv2d" else (c, oc, kh, kw))
+    b = rng.standard_normal(oc) if rng.random() < 0.7 else None
+    if kind == "conv2d":
+        span_h, span_w = dh * (kh - 1) + 1, dw * (kw - 1) + 1
+        h = max(1, span_h - 2 * ph) + rng.integers(0, 3 * sh + 3)
+        wd = max(1, span_w - 2 * pw) + rng.integers(0, 3 * sw + 3)
+        kwargs = dict(stride=(int(sh), int(sw)), padding=(int(ph), int(pw)), dilation=(int(dh), int(dw)))
+    else:
+        h, wd = rng.integers(1, 6), rng.integers(1, 6)
+        ph = min(ph, ((h - 1) * sh + dh * (kh - 1)) // 2)  # the output must not be empty
+        pw = min(pw, ((wd - 1) * sw + dw * (kw - 1)) // 2)
+        oph, opw = rng.integers(0, max(sh, dh)), rng.integers(0, max(sw, dw))
+        kwargs = dict(stride=(int(sh), int(sw)), padding=(int(ph), int(pw)),
+                      output_padding=(int(oph), int(opw)), dilation=(int(dh), int(dw)))
+    x = rng.standard_normal((n, c, h, wd))
+    return (x, w, b), kwargs
+
+
+def assert_same(fast, ref, rtol, atol, what):
+    for name, a, b in zip(("output", "grad input", "grad weight", "grad bias"), fast, ref):
+        assert a.shape == b.shape, f"{what} {name}: {a.shape} vs {b.shape}"
+        np.testing.assert_allclose(a, b, rtol=rtol, atol=atol * max(1.0, float(np.abs(b).max())),
+                                   err_msg=f"{what} {name}")
+
+
+# ----------------------------------------------------------------------------- fast vs reference
+@pytest.mark.parametrize("kind", ["conv2d", "conv_transpose2d"])
+@pytest.mark.parametrize("fast", ["winograd", "subpixel-taps", "taps"])
+def test_fast_plans_match_the_reference_on_random_shapes(kind, fast):
+    """40 seeded random shapes per (plan, op): forward and every gradient, float64."""
+    rng = np.random.default_rng({"winograd": 11, "subpixel-taps": 13, "taps": 15}[fast] + (kind == "conv2d"))
+    for i in range(40):
+        arrays, kwargs = random_case(rng, kind, fast)
+        used, out = run(kind, arrays, kwargs, fast, gy_seed=i)
+        assert used == fast, (kwargs, used)
+        _, ref = run(kind, arrays, kwargs, "columns", gy_seed=i)
+        assert_same(out, ref, 1e-9, 1e-11, f"{fast} vs columns, {kind}{tuple(arrays[0].shape)} {kwargs}")
+
+
+@pytest.mark.parametrize("kind", ["conv2d", "conv_transpose2d"])
+@pytest.mark.parametrize("fast", ["winograd", "subpixel-taps"])
+def test_sub_pixel_plans_on_the_strict_device(kind, fast):
+    """Only array-API operations: the same numbers on array-api-strict as on NumPy."""
+    rng = np.random.default_rng(21)
+    for i in range(6):
+        arrays, kwargs = random_case(rng, kind, fast)
+        used, out = run(kind, arrays, kwargs, fast, device="strict", gy_seed=i)
+        assert used == fast
+        _, ref = run(kind, arrays, kwargs, "columns", gy_seed=i)
+        assert_same(out, ref, 1e-9, 1e-11, f"strict {fast}, {kind} {kwargs}")
+
+
+@pytest.mark.parametrize("fast", ["winograd", "subpixel-taps"])
+def test_ineligible_geometry_falls_back_to_the_reference(fast):
+    """Forcing a sub-pixel plan where it does not apply (dilation, kernel not a multiple of
+    the stride) runs the columns plan instead of something wrong."""
+    rng = np.random.default_rng(3)
+    x, w = rng.standard_normal((1, 2, 9, 9)), rng.standard_normal((3, 2, 3, 3))
+    assert run("conv2d", (x, w, None), dict(stride=2), fast)[0] == "columns"
+    w = rng.standard_normal((3, 2, 4, 4))
+    assert run("conv2d", (x, w, None), dict(stride=2, dilation=2), fast)[0] == "columns"
+    assert run("conv2d", (x, w, None), dict(stride=2), fast)[0] == fast
+
+
+@pytest.mark.parametrize("device", ["cpu", "strict"])
+def test_winograd_gradcheck(device, monkeypatch):
+    """Finite differences (float64) through the winograd plan: padding, unequal strides,
+    batch 2, both ops."""
+    monkeypatch.setattr(conv_module, "PLAN", "winograd")
+    rng = np.random.default_rng(8)
+
+    def t(*shape):
+        return minigan.tensor(rng.standard_normal(shape), requires_grad=True, device=device)
+
+    x, w, b = t(2, 2, 7, 9), t(3, 2, 4, 6), t(3)
+    assert F.conv2d(x, w, b, (2, 3), (1, 2)).creator.plan.name == "winograd"
+    assert minigan.gradcheck(lambda x, w, b: F.conv2d(x, w, b, (2, 3), (1, 2)), (x, w, b))
+    x, w, b = t(2, 2, 3, 4), t(2, 3, 4, 6), t(3)
+    assert F.conv_transpose2d(x, w, b, (2, 3), 1, (1, 0)).creator.plan.name == "winograd"
+    assert minigan.gradcheck(lambda x, w, b: F.conv_transpose2d(x, w, b, (2, 3), 1, (1, 0)), (x, w, b))
+
+
+# ----------------------------------------------------------------------------- vs PyTorch, drawn
+@st.composite
+def winograd_cases(draw):
+    kind = draw(st.sampled_from(["conv2d", "conv_transpose2d"]))
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 16)))
+    arrays, kwargs = random_case(rng, kind, "winograd")
+    return kind, arrays, kwargs
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+@settings(max_examples=25, deadline=None, suppress_health_check=HEALTH)
+@given(case=winograd_cases())
+def test_winograd_matches_torch(case, dtype):
+    kind, arrays, kwargs = case
+    used, out = run(kind, arrays, kwargs, "winograd", dtype=dtype)
+    assert used == "winograd"
+    ts = [None if a is None else torch.tensor(a.astype(dtype), requires_grad=True) for a in arrays]
+    y = getattr(torch.nn.functional, kind)(*ts, **kwargs)
+    y.backward(torch.tensor(np.random.default_rng(0).standard_normal(tuple(y.shape)).astype(dtype)))
+    ref = [y.detach().numpy()] + [t.grad.numpy() for t in ts if t is not None]
+    tol = (1e-9, 1e-11) if dtype == "float64" else (1e-4, 1e-5)
+    assert_same(out, ref, *tol, f"winograd vs torch {dtype}, {kind} {kwargs}")
+
+
+# ----------------------------------------------------------------------------- the book's layers
+# (kind, in, out, padding, input shape, the plan make_plan picks) for BOOK_SPEC 4.14
+BOOK = [
+    ("conv2d", 3, 256, 0, (1, 3, 128, 128), "columns"),
+    ("conv2d", 256, 256, 0, (1, 256, 61, 61), "winograd"),
+    ("conv2d", 256, 3, 0, (1, 256, 27, 27), "subpixel-taps"),
+    ("conv_transpose2d", 3, 256, 0, (1, 3, 11, 11), "subpixel-taps"),
+    ("conv_transpose2d", 256, 256, 0, (1, 256, 28, 28), "winograd"),
+    ("conv_transpose2d", 256, 3, 1, (1, 256, 62, 62), "columns"),
+]
+
+
+@pytest.mark.parametrize("kind, cin, cout, pad, shape, expected", BOOK,
+                         ids=[f"{b[0]}({b[1]},{b[2]})" for b in BOOK])
+def test_book_layers_automatic_plan_float32(kind, cin, cout, pad, shape, expected):
+    """The plan picked for each of the book's layers, and its float32 numbers against the
+    reference plan and PyTorch (relative to each tensor's scale)."""
+    rng = np.random.default_rng(7)
+    w_shape = (cout, cin, 8, 8) if kind == "conv2d" else (cin, cout, 8, 8)
+    arrays = (rng.random(shape), rng.standard_normal(w_shape) / np.sqrt(cin * 64), rng.standard_normal(cout))
+    kwargs = dict(stride=2, padding=pad)
+    used, out = run(kind, arrays, kwargs, None, dtype="float32")
+    assert used == expected
+    _, ref = run(kind, arrays, kwargs, "columns", dtype="float32")
+    assert_same(out, ref, 1e-4, 2e-5, f"{kind}({cin}, {cout}) automatic vs columns")
+    ts = [torch.tensor(a.astype("float32"), requires_grad=True) for a in arrays]
+    y = getattr(torch.nn.functional, kind)(*ts, **kwargs)
+    y.backward(torch.tensor(np.random.default_rng(0).standard_normal(tuple(y.shape)).astype("float32")))
+    assert_same(out, [y.detach().numpy()] + [t.grad.numpy() for t in ts], 1e-4, 2e-5,
+                f"{kind}({cin}, {cout}) automatic vs torch")
+
+
+# ----------------------------------------------------------------------------- the matrices
+@pytest.mark.parametrize("m, r", [(2, 2), (2, 3), (3, 2), (2, 4), (3, 4), (4, 3)])
+def test_winograd_matrices_compute_the_correlation(m, r):
+    """A^T [(G g) * (B^T d)] is the 1-D correlation y_i = sum_k g_k d_(i+k), to rounding."""
+    AT, G, BT = conv_winograd.winograd_matrices(m, r)
+    n = m + r - 1
+    assert AT.shape == (m, n) and G.shape == (n, r) and BT.shape == (n, n)
+    rng = np.random.default_rng(m * 10 + r)
+    for _ in range(5):
+        g, d = rng.standard_normal(r), rng.standard_normal(n)
+        direct = np.array([sum(g[k] * d[i + k] for k in range(r)) for i in range(m)])
+        np.testing.assert_allclose(AT @ ((G @ g) * (BT @ d)), direct, rtol=1e-12, atol=1e-12)
