@@ -133,7 +133,7 @@ def test_real_baseline_checks_its_count(judge):
 
 
 # ============================================================================== minigan train
-def test_minigan_train_writes_the_frechet_distance(tmp_path, capsys):
+def test_minigan_train_writes_the_frechet_distance(tmp_path, capsys, baseline):
     from minigan.cli import main
     out = tmp_path / "run"
     assert main(["train", "gan-mlp", "--steps", "3", "--out", str(out), "--no-gif"]) == 0
@@ -142,7 +142,7 @@ def test_minigan_train_writes_the_frechet_distance(tmp_path, capsys):
     assert math.isfinite(m["frechet_distance"]) and m["frechet_distance"] > 0
     assert f"Fréchet distance to the test digits {m['frechet_distance']:.2f}" in printed
     # three steps from random weights: nowhere near real digits
-    assert m["frechet_distance"] > 10 * real_baseline(1000)["frechet_distance_max"]
+    assert m["frechet_distance"] > 10 * baseline["frechet_distance_max"]
 
 
 # ============================================================================== the script
@@ -203,7 +203,7 @@ def test_the_pytorch_loop_is_the_same_training_as_fit_float64(script, name, step
     assert moved > 0
 
 
-def test_script_writes_json_and_the_table(script, tmp_path):
+def test_script_writes_json_and_the_table(script, tmp_path, baseline):
     pytest.importorskip("torch")
     out = tmp_path / "gan_side_by_side_gan-mlp.json"
     assert script.main(["gan-mlp", "--steps", "3", "--out", str(out)]) == 0
@@ -215,9 +215,12 @@ def test_script_writes_json_and_the_table(script, tmp_path):
         f = r["frameworks"][fw]
         assert f["steps"] == 3 and f["d_steps"] == 6 and f["g_steps"] == 3
         assert f["frechet_distance"] > 10 * r["real_baseline"]["frechet_distance_max"]
-        assert sum(f["histogram"]) == 1000 and f["train_seconds"] >= 0
+        assert sum(f["histogram"]) == 1000 and f["train_seconds"] >= 0 and f["train_cpu_seconds"] > 0
+        assert len(f["resamples"]) == script.RESAMPLES
+        assert all(d["frechet_distance"] > 10 * r["real_baseline"]["frechet_distance_max"]
+                   for d in f["resamples"])
     assert r["real_baseline"]["frechet_distance_mean"] == pytest.approx(
-        real_baseline(1000)["frechet_distance_mean"], rel=1e-9)
+        baseline["frechet_distance_mean"], rel=1e-9)
     text = script.table(script.collect([out]))
     row = next(line for line in text.splitlines() if line.startswith("| gan-mlp"))
     assert "(not the defaults)" in row and f"{r['frameworks']['torch']['frechet_distance']:.1f}" in row
