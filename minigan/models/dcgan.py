@@ -258,11 +258,11 @@ DCGAN = Dcgan(
     reference="PyTorch's examples/dcgan/main.py (Radford, Metz and Chintala 2015)",
     loss=lambda torch: torch.nn.BCELoss(),
     optimiser=lambda torch, params: torch.optim.Adam(params, lr=2e-4, betas=(0.5, 0.999)),
-    # 11 epochs of the 4,000 bundled digits (693 steps), 32 pixels. `minigan train dcgan`, seed 0:
-    # 9 of 10 classes, largest 17.6 %, Frechet distance 118 - but 2,619 s of training (3.8 s a
-    # step) on the 2-core machine shared with other jobs (load 4-6), over the 15-minute budget;
-    # about 1.7 s a step at load 3, so some 20 minutes. An instrumented run judged at every
-    # epoch (its rounding not bit-identical to the real run's): 5 classes at epoch 5, 9 at
-    # 8-9 (largest 22-24 %), 10 at epochs 10 (20.1 %), 11 (16.8 %) and 12 (18.5 %). Seed 1 unmeasured.
+    # 11 epochs of the 4,000 bundled digits (693 steps), 32 pixels, `minigan train dcgan`:
+    # seed 0: 9 of 10 classes, largest 17.6 %, Frechet distance 118, 202 s of training (3:25 in
+    # all); seed 1: 10 classes, largest 16.3 %, Frechet 92, 198 s - on the 2-core machine at load
+    # about 2 (under load 4-6 from other jobs the same seed-0 run took 2,619 s). A run judged at
+    # every epoch (instrumented, so not bit-identical): 5 classes at epoch 5, 9 at epochs 8-9
+    # (largest 22-24 %), 10 at epochs 10-12 (20.1, 16.8, 18.5 %).
     seed=noise(NZ), book_epochs=None, default_epochs=11, batch_size=64,
     book_result="not a book model", **_shaped(DEFAULT_IMAGE_SIZE, 1))
