@@ -37,10 +37,6 @@ parameter-sized arrays, plus about a microsecond of Python per array call. Three
    group share flat state vectors: their gradients are gathered by one ``concatenate`` and all
    of them are updated by ten calls, instead of ten calls each. Big weights are updated where
    they lie; gathering them would cost a copy pass for every pass saved.
-4. **Big parameters on two cores.** From ``SPLIT_FROM`` elements (the MNIST networks'
-   784 x 200 weights), the two halves of a parameter are updated at once by two threads
-   (:mod:`minigan.utils.second_core`): the passes are elementwise and NumPy releases the GIL
-   in them, so the result is the same to the bit and the time is about halved on two cores.
 
 benchmarks/bench_adam.py measures this against PyTorch's default and fused Adam.
 """
@@ -49,11 +45,9 @@ from __future__ import annotations
 import math
 
 from ..tensor import Tensor, tensor
-from ..utils import second_core
 from .optimizer import IN_PLACE_LIBRARIES, Optimizer, cast_like, hyper
 
 SMALL = 8192  # parameters with fewer elements share flat vectors (see point 3 above)
-SPLIT_FROM = 65536  # parameters from this many elements are updated on two cores (point 4)
 
 _MOMENTS = ("exp_sum", "exp_sum_sq", "max_exp_sum_sq")
 
@@ -219,25 +213,6 @@ def _adam_in_place(xp, param, grad, exp_sum, exp_sum_sq, max_sq, tmp, wd_tmp, t,
     param += tmp
 
 
-def _adam_on_two_cores(param, grad, exp_sum, exp_sum_sq, max_sq, tmp, wd_tmp, t, d1, d2, rescale, h):
-    """:func:`_adam_in_place` on the two halves of a big parameter at once (NumPy only).
-
-    The update is elementwise, so each half is the same arithmetic as the whole: the result is
-    bit for bit the one-thread result. NumPy's ufuncs release the GIL, so the helper thread
-    of :mod:`minigan.utils.second_core` runs its half's ten passes on the other core while
-    this thread runs the first half's (PyTorch's Adam uses its intra-op threads the same way).
-    """
-    import numpy as np
-    flat = [None if a is None else a.reshape(-1) for a in
-            (param, np.ascontiguousarray(grad), exp_sum, exp_sum_sq, max_sq, tmp, wd_tmp)]
-    half = flat[0].size // 2
-    first = [None if a is None else a[:half] for a in flat]
-    second = [None if a is None else a[half:] for a in flat]
-    second_core.run_halves(
-        lambda: _adam_in_place(np, *first, t, d1, d2, rescale, h),
-        lambda: _adam_in_place(np, *second, t, d1, d2, rescale, h))
-
-
 def _adam_plain(state, p, grad, h):
     """The same step written as expressions, for any array-API library (rebinds the arrays)."""
     xp = p.backend.xp
@@ -352,7 +327,6 @@ class _Bucket:
             units.append((p, record, shape, *views, tmp[:n].reshape(shape), wd_tmp[:n].reshape(shape)))
             offset += n
 
-        self.split = second_core.AVAILABLE and xp.name == "numpy"   # see _adam_on_two_cores
         self.small = small
         self.small_units = units[:len(small)]
         self.big_units = units[len(small):]
@@ -409,13 +383,8 @@ class _Bucket:
             return
         t = record["step"] + 1
         d1, d2, rescale = _decays(record["betas"], h)
-        grad, param = _check_grad(p, shape), p.data
-        if param.size >= SPLIT_FROM and self.split and param.flags.c_contiguous:
-            _adam_on_two_cores(param, grad, exp_sum, exp_sum_sq, max_sq, tmp, wd_tmp,
-                               t, d1, d2, rescale, h)
-        else:
-            _adam_in_place(self.xp, param, grad, exp_sum, exp_sum_sq, max_sq, tmp,
-                           wd_tmp, t, d1, d2, rescale, h)
+        _adam_in_place(self.xp, p.data, _check_grad(p, shape), exp_sum, exp_sum_sq, max_sq, tmp,
+                       wd_tmp, t, d1, d2, rescale, h)
         record["step"], record["betas"] = t, h.betas
         if t == 1:
             state[p] = record
