@@ -151,3 +151,11 @@ def test_not_a_checkpoint(tmp_path, capsys):
     junk.write_bytes(b"not a zip at all")
     assert main(["sample", str(junk), "--out", str(tmp_path / "x.png")]) == 2
     assert "model.npz" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("name", ["classifier", "vae"])
+def test_discriminator_test_of_a_model_without_a_discriminator_is_one_line(name, tmp_path, capsys):
+    assert main(["train", name, "--discriminator-test", "--out", str(tmp_path / name), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("minigan train: --discriminator-test") and name in err
+    assert len(err.strip().splitlines()) == 1

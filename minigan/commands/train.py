@@ -73,6 +73,9 @@ def run(args) -> int:
                          image_size=args.image_size, argv=["minigan", *sys.argv[1:]])
     if options.batch_size < 1:
         return fail("train", f"--batch-size must be at least 1, got {options.batch_size}")
+    if options.discriminator_test and experiment.kind != "gan":
+        return fail("train", f"--discriminator-test trains a GAN's discriminator alone; "
+                             f"{experiment.name} is a {experiment.kind}, with no discriminator")
     if options.checkpoint_every is not None and options.checkpoint_every < 1:
         return fail("train", f"--checkpoint-every must be at least 1, got {options.checkpoint_every}")
     if options.image_size is not None:
