@@ -50,6 +50,18 @@ def torch():
     return pytest.importorskip("torch", reason=f"PyTorch is not importable: {TORCH_PROBLEM}")
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """PyTorch on one thread for a module's tests (``pytestmark = pytest.mark.usefixtures(
+    "one_torch_thread")``): small steps gain nothing from threads, and on a busy 2-core machine
+    PyTorch's two OpenMP threads slow down 10x (benchmarks/README.md)."""
+    torch = pytest.importorskip("torch", reason=f"PyTorch is not importable: {TORCH_PROBLEM}")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 @pytest.fixture(autouse=True)
 def _restore_global_state():
     """Tests that change minigan's defaults must not leak them into later tests."""

@@ -32,8 +32,10 @@ from minigan.training import conditional_gan_step, gan_step
 
 torch = pytest.importorskip("torch")
 
-from test_book_parity import (_moved, _one_torch_thread, _report, _state, _twins,  # noqa: E402,F401
+from test_book_parity import (_moved, _report, _state, _twins,  # noqa: E402,F401
                               compare_adam, compare_progress, compare_weights)
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")   # (tests/conftest.py)
 
 CGAN_STEPS = 200
 CONV_STEPS = int(os.environ.get("MINIGAN_CONV_PARITY_STEPS", "50"))

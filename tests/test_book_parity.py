@@ -38,14 +38,7 @@ RTOL, ATOL = 1e-6, 1e-12   # the issue's bar: relative difference <= 1e-6
 STEPS = 200
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    """Batch-1 steps gain nothing from threads, and on a busy 2-core machine PyTorch's two
-    OpenMP threads slow down 10x (benchmarks/README.md): one thread keeps these tests short."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")   # (tests/conftest.py)
 
 
 # ============================================================================== helpers

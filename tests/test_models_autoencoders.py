@@ -30,12 +30,7 @@ torch = pytest.importorskip("torch")
 NAMES = ("autoencoder", "conv-autoencoder", "vae")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")   # (tests/conftest.py)
 
 
 def _layers(module):

@@ -22,12 +22,7 @@ from minigan.training import gan_step, gradient_penalty, wgan_step
 torch = pytest.importorskip("torch")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")   # (tests/conftest.py)
 
 
 def _layers(module):

@@ -33,12 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 NAMES = ("logistic-regression", "mlp-classifier", "small-cnn")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)   # small batches: OpenMP only slows PyTorch down on a shared machine
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")   # (tests/conftest.py)
 
 
 @pytest.fixture(scope="module")

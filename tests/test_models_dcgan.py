@@ -28,12 +28,7 @@ from minigan.training import gan_step
 torch = pytest.importorskip("torch")
 
 
-@pytest.fixture(scope="module", autouse=True)
-def _one_torch_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")   # (tests/conftest.py)
 
 
 #: (image size, channels) -> (D, G) parameters. 64 pixels with nc 3 is the network of PyTorch's
