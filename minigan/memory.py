@@ -91,9 +91,7 @@ def _root_and_size(array):
 def charge(array, backend):
     """Count ``array``'s buffer on ``backend``'s device for one more tensor; returns the entry.
 
-    ``Tensor._wrap``, which makes every op's output, does the same inline for NumPy and CuPy
-    arrays (a function call there would be a good part of the cost); this is the general
-    path, for any array, used by the ``data`` setter and by ``_wrap`` for the others.
+    Called for every tensor made while the count runs (``Tensor._wrap``, the ``data`` setter).
     """
     try:
         root = array.base

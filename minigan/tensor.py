@@ -17,8 +17,6 @@ from . import backend as B
 from . import memory as _memory
 
 _memory_entries = _memory._entries
-_memory_lookup = _memory._entries.get
-_memory_stats_of = _memory._stats.get
 
 
 class Tensor:
@@ -546,39 +544,13 @@ class _TensorType:
 Tensor.data = Tensor.__dict__["_data"]
 
 
+_wrap_plain = Tensor.__dict__["_wrap"].__func__
+
+
 def _wrap_counted(array, backend, requires_grad=False):
-    """``Tensor._wrap`` while memory is counted: also charges the array's buffer."""
-    t = object.__new__(Tensor)
-    t._data = array
-    try:  # minigan.memory.charge, inline: the count of the bytes tensors hold (see there)
-        root = array.base
-        if root is None:
-            root = array
-        key = id(root)
-        entry = _memory_lookup(key)
-        if entry is None:
-            size = root.nbytes
-            stats = _memory_stats_of(backend)
-            if stats is None:
-                stats = _memory.new_stats(backend)
-            now = stats[0] + size
-            stats[0] = now
-            if now > stats[1]:
-                _memory.new_peak(stats, now)
-            entry = _memory_entries[key] = [1, size, stats, key]
-        else:
-            entry[0] += 1
-    except AttributeError:   # an array without .base or .nbytes (array-api-strict)
-        entry = _memory.charge(array, backend)
-    t._mem = entry
-    t.backend = backend
-    t.grad = None
-    t.requires_grad = requires_grad
-    t.creator = None
-    t.generation = 0
-    t._retains_grad = False
-    t._pending = None
-    t.name = None
+    """``Tensor._wrap`` while memory is counted: the plain wrap, and its buffer charged."""
+    t = _wrap_plain(array, backend, requires_grad)
+    t._mem = _memory.charge(array, backend)
     return t
 
 
