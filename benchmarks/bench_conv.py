@@ -48,6 +48,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 import minigan  # noqa: E402
 from minigan.backend import get_backend  # noqa: E402
 from minigan.functional import conv as C  # noqa: E402
+from minigan.bench.machine import openblas_core  # noqa: E402
 
 # name, kind, in_channels, out_channels, input shape, padding  (BOOK_SPEC section 4.14)
 LAYERS = [
@@ -92,6 +93,9 @@ def machine_info(torch):
     return {
         "cpu": cpu_model(), "logical_cpus": os.cpu_count(), "platform": platform.platform(),
         "python": platform.python_version(), "numpy": np.__version__, "numpy_blas": blas_info(),
+        "openblas_core": openblas_core(),
+        "openblas_env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+                         if k in os.environ},
         "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
         "torch_mkldnn": bool(torch.backends.mkldnn.is_available()),
         "minigan": minigan.__version__,
@@ -470,7 +474,8 @@ def main(argv=None):
     import torch
     info = machine_info(torch)
     print(f"CPU {info['cpu'].get('model name')} ({info['logical_cpus']} logical), NumPy "
-          f"{info['numpy']} on {info['numpy_blas'].get('name')} {info['numpy_blas'].get('version')}, "
+          f"{info['numpy']} on {info['numpy_blas'].get('name')} {info['numpy_blas'].get('version')} "
+          f"({info['openblas_core']} kernels{', forced by OPENBLAS_CORETYPE' if info['openblas_env'].get('OPENBLAS_CORETYPE') else ''}), "
           f"torch {info['torch']} ({info['torch_threads']} threads)")
     rates = [machine_rate()]
     print(f"machine: NumPy float32 {rates[0]['n']}^2 products {rates[0]['median_gflops']:.0f} GFLOP/s "

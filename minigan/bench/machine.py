@@ -69,9 +69,44 @@ def cpu_description() -> dict:
     }
 
 
+def openblas_core():
+    """The kernel set NumPy's OpenBLAS runs ('Haswell', 'SkylakeX' ...), None if not known.
+
+    OpenBLAS picks it when it loads, from the CPU, unless the environment variable
+    ``OPENBLAS_CORETYPE`` names one. Some machine images set that variable (``Haswell`` on
+    AVX-512 machines, for old OpenBLAS builds): NumPy then runs its AVX2 kernels at half the
+    machine's float32 rate (Zen 5: 245 against 477 GFLOP/s on 4096^2 products), so every
+    results file records both. Asked of the library itself through ctypes (no threadpoolctl).
+    """
+    import ctypes
+
+    import numpy  # noqa: F401 - loads the BLAS that is asked
+    try:
+        with open("/proc/self/maps") as f:
+            paths = sorted({line.split()[-1] for line in f
+                            if "openblas" in line.lower() and ".so" in line})
+    except OSError:
+        return None
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+        except OSError:
+            continue
+        for symbol in ("scipy_openblas_get_corename64_", "scipy_openblas_get_corename",
+                       "openblas_get_corename64_", "openblas_get_corename"):
+            get = getattr(lib, symbol, None)
+            if get is not None:
+                get.restype = ctypes.c_char_p
+                return get().decode()
+    return None
+
+
 def numpy_description() -> dict:
     import numpy as np
     d = {"version": np.__version__}
+    d["openblas_core"] = openblas_core()
+    d["openblas_env"] = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+                         if k in os.environ}
     try:
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
         d["blas"] = f"{blas.get('name')} {blas.get('version')}"
@@ -169,8 +204,12 @@ def summary_line(m: dict) -> str:
     cuda = m["cuda"]
     gpu = cuda.get("device") if cuda.get("available") else "no GPU"
     fam = f" family {cpu['family']} model {cpu['model_number']}" if cpu.get("family") else ""
+    blas = m["numpy"].get("blas")
+    if m["numpy"].get("openblas_core"):
+        forced = m["numpy"].get("openblas_env", {}).get("OPENBLAS_CORETYPE")
+        blas += f" ({m['numpy']['openblas_core']} kernels{', forced by OPENBLAS_CORETYPE' if forced else ''})"
     parts = [f"{cpu['model']}{fam} ({cpu['usable_cpus']} CPUs, {'/'.join(cpu['simd'][-3:])})",
-             f"NumPy {m['numpy']['version']} on {m['numpy'].get('blas')}"]
+             f"NumPy {m['numpy']['version']} on {blas}"]
     t = m.get("torch")
     if t and t.get("available"):
         parts.append(f"torch {t['version']} ({t.get('blas')}, {t['threads']} threads)")
