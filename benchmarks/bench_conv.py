@@ -376,21 +376,28 @@ def profile_layer(spec, samples, rate):
     elif plan.name == "winograd":
         V = plan.prepare_big(big)
         Z = plan.prepare_small(small)
-        U_e, UT_e = xp.permute_dims(plan.U, (1, 0, 2)), xp.permute_dims(plan.U, (1, 2, 0))
-        V_e, VT_e = xp.permute_dims(V, (1, 0, 2)), xp.permute_dims(V, (1, 2, 0))
-        dtiles = xp.matmul(xp.permute_dims(plan.KB, (1, 0)), V)  # (the shape of the real one)
+        U_T, U_e = xp.permute_dims(plan.U, (1, 2, 0)), xp.permute_dims(plan.U, (1, 0, 2))
+        Z_T = xp.permute_dims(Z, (0, 2, 1))
+        dtiles = np.array(plan.tiles(big))  # (the shape of the real one, not lent)
+
+        def tiles_lent():
+            C.work_arrays.give_back(xp, plan.tiles(big))
+
+        def prepare_big_lent():
+            plan.release(plan.prepare_big(big))
+
         parts = {
             "weight transform U": lambda: C.make_plan(xp, g, W),
-            "tiles": lambda: plan.tiles(big),
-            "tiles -> V (KB@)": lambda: plan.prepare_big(big),
+            "tiles": tiles_lent,
+            "tiles -> V (KB@)": prepare_big_lent,
             "blocks -> Z (KA^T@)": lambda: plan.prepare_small(small),
-            "gemm U@V": lambda: xp.matmul(U_e, V_e),
-            "conv (gemm U@V, KA@, blocks)": lambda: plan.conv(V, 1),
-            "gemm U^T@Z": lambda: xp.matmul(UT_e, Z),
-            "conv_transpose (gemm U^T@Z, KB^T@, untiles)": lambda: plan.conv_transpose(Z, 1),
+            "gemm V@U^T": lambda: xp.matmul(V, U_T),
+            "conv (gemm V@U^T, KA@, blocks)": lambda: plan.conv(V, 1),
+            "gemm Z@U": lambda: xp.matmul(Z, U_e),
+            "conv_transpose (gemm Z@U, KB^T@, untiles)": lambda: plan.conv_transpose(Z, 1),
             "untiles": lambda: plan.untiles(dtiles, 1),
-            "gemm Z@V^T (weight grad)": lambda: xp.matmul(Z, VT_e),
-            "weight_grad (gemm Z@V^T, KG^T@, permute)": lambda: plan.weight_grad(Z, V),
+            "gemm Z^T@V (weight grad)": lambda: xp.matmul(Z_T, V),
+            "weight_grad (gemm Z^T@V, KW map)": lambda: plan.weight_grad(Z, V),
         }
     elif plan.name == "subpixel-taps":
         inner = plan.inner

@@ -1,0 +1,57 @@
+"""A pool of big work arrays for the convolution plans (NumPy only).
+
+The columns are big (48 MB for the book's 256 -> 256 layers) and are made
+once or twice per layer and step. glibc maps every array over 32 MB fresh from the OS,
+and touching its pages costs about 5 ms per 50 MB (a tenth of such a layer's forward), so
+on NumPy big columns are lent from a small pool and given back when they die: at the end
+of the call for temporaries, with the Function (its graph) for the columns kept for
+backward. Other backends allocate as usual (CuPy has its own memory pool).
+The Winograd plan (conv_winograd.py) borrows its tile arrays from the same pool.
+"""
+from __future__ import annotations
+
+import math
+import threading
+
+
+class WorkArrays:
+    """A pool of big NumPy arrays: ``take`` lends one (uninitialised), ``give_back``
+    returns it once nothing reads it any more."""
+
+    min_size = 1 << 22  # numbers (16 MB in float32); smaller arrays come from malloc's heap
+    max_free = 6  # arrays kept while nobody uses them
+
+    def __init__(self):
+        self.enabled = True
+        self.free = {}  # (shape, dtype) -> [arrays]
+        self.count = 0
+        self.lock = threading.Lock()
+
+    def pooled(self, xp, shape):
+        return self.enabled and xp.name == "numpy" and math.prod(shape) >= self.min_size
+
+    def take(self, xp, shape, dtype):
+        if self.pooled(xp, shape):
+            with self.lock:
+                arrays = self.free.get((shape, dtype))
+                if arrays:
+                    self.count -= 1
+                    return arrays.pop()
+        return xp.empty(shape, dtype=dtype)
+
+    def give_back(self, xp, a):
+        """Return ``a`` (or the array it is a reshaped view of) to the pool."""
+        if a is None or not self.pooled(xp, a.shape):
+            return
+        base = a if a.base is None else a.base  # NumPy only, as pooled() checked
+        with self.lock:
+            if self.count < self.max_free:
+                self.free.setdefault((base.shape, base.dtype), []).append(base)
+                self.count += 1
+
+    def clear(self):
+        with self.lock:
+            self.free, self.count = {}, 0
+
+
+work_arrays = WorkArrays()
