@@ -56,8 +56,9 @@ Two more plans: the sub-pixel split (issue #11)
 -----------------------------------------------
 A stride-S layer whose kernel is S*R wide is a stride-1 layer with an R x R kernel over the
 S*S phases of the image (``x[:, :, p::S, q::S]`` as extra channels). ``subpixel-taps`` runs
-the taps plan on that phase image (S*S times fewer planes and products: the book's 256 -> 3
-and 3 -> 256 layers), and ``winograd`` (:mod:`minigan.functional.conv_winograd`) runs
+the taps plan on that phase image (S*S times fewer planes and products; faster than plain
+taps for the book's 256 -> 3 and 3 -> 256 layers only where the BLAS is slow, so it is kept
+as a forced, tested plan), and ``winograd`` (:mod:`minigan.functional.conv_winograd`) runs
 Winograd's F(2x2, RxR) on it, 2.56x fewer multiplications for the 256 -> 256 layers, whose
 time is all GEMM. :func:`choose_plan` picks a plan per call, from measurements at the book's
 shapes; the columns plan stays the readable reference the others are tested against
@@ -444,13 +445,17 @@ def choose_plan(g, OC, C):
       number of strides: the product is then nearly all the work, and Winograd does 2.56x
       fewer multiplications for the book's 8x8 / stride-2 layers (256 -> 256);
     * ``taps`` when the big side has many more channels than the small side needs planes,
-      C >= 8 * OC * SH * SW (the taps product is SH*SW times bigger): 256 -> 3 and 3 -> 256;
+      C >= 8 * OC * SH * SW (the taps product is SH*SW times bigger): 256 -> 3 and 3 -> 256.
+      ``subpixel-taps`` does SH*SW times fewer multiplications there but splits the image
+      into phases first; with OpenBLAS's AVX-512 kernels (Zen 5) plain taps is 5-25 % faster
+      at the book's shapes (D3 0.73 vs 0.82 ms, G1 0.83 vs 0.88), with its AVX2 kernels
+      the split was 10 % faster - measured, not guessed: ``bench_conv.py --plans``;
     * ``columns`` (im2col, the reference) otherwise.
     """
     if min(OC, C) >= 64 and winograd.eligible(g):
         return "winograd"
     if C >= 8 * OC * g.SH * g.SW:
-        return "subpixel-taps" if g.SH * g.SW > 1 and winograd.eligible(g) else "taps"
+        return "taps"
     return "columns"
 
 
