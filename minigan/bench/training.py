@@ -50,9 +50,12 @@ How it is measured (BASELINES.md section 3 and "Method and noise"):
   default (all cores).
 * **Epoch** = per-sample time x 60,000 (the MNIST training set; for the conv GAN the book's
   CelebA set is 20,000 images, a third of that).
-* **conv_gan** and **dcgan_mnist_b64** are slow (PyTorch about 0.7 s and 0.3 s per iteration
-  on 2 cores): one warm-up and one calibration iteration, then ``--conv-samples`` (3)
-  single-iteration samples per framework. ``--quick`` skips them unless named in ``--workloads``.
+* **conv_gan** and **dcgan_mnist_b64** are slow (PyTorch about 0.3 s and 0.1 s per iteration
+  on 2 cores): three warm-up iterations, one thrown away and one calibration iteration, then
+  ``--conv-samples`` (5) single-iteration samples per framework. (With one warm-up, minigan's
+  first samples still carried first-use costs: its conv GAN ran 795, 366, 378, then 252-300
+  ms an iteration - glibc maps the plans' 20-26 MB arrays fresh until freeing them has
+  raised its threshold - so a median of three samples could hold one of them.) ``--quick`` skips them unless named in ``--workloads``.
 * **GPU rows** (minigan on CuPy, torch on CUDA, synchronised) are measured where a GPU is
   usable, otherwise reported as "not available: <reason>".
 
@@ -337,12 +340,12 @@ def measure_workload(wl: Workload, device: str, settings: dict, available: dict)
         return row
     data = make_data(wl)
     loops = {f: Loop(f, wl, device, data) for f in usable}
-    warm = 0 if wl.slow else settings["warmup_iterations"]
+    warm = settings["slow_warmup_iterations"] if wl.slow else settings["warmup_iterations"]
     for f, loop in loops.items():  # warm-up: allocation, Adam state, BLAS threads, caches
         t0 = time.perf_counter()
         for i in range(warm):
             loop.step()
-            if time.perf_counter() - t0 > settings["warmup_s"] and i >= 2:
+            if time.perf_counter() - t0 > settings["warmup_s"] and i >= 2 and not wl.slow:
                 break
     cases = [Case(f, loop.step, sync=loop.sync) for f, loop in loops.items()]
     res, info = measure_ab(cases, repeats=settings["conv_samples"] if wl.slow else settings["repeats"],
@@ -380,6 +383,7 @@ def settings_from(args) -> dict:
         "min_block_s": args.min_block_s or (0.002 if quick else 0.25),
         "settle_s": 0.0 if quick else 0.2,
         "warmup_iterations": 1 if quick else 200,
+        "slow_warmup_iterations": 0 if quick else 3,  # conv_gan, dcgan_mnist_b64 (module docstring)
         "warmup_s": 0.0 if quick else 0.5,
         "conv_samples": 1 if quick else args.conv_samples,
         "torch_threads": args.torch_threads,
@@ -610,7 +614,7 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--repeats", type=int, help="timed blocks per framework (median reported); default 7")
     p.add_argument("--min-block", type=float, dest="min_block_s", metavar="SECONDS",
                    help="minimum length of one timed block; default 0.25")
-    p.add_argument("--conv-samples", type=int, default=3, metavar="N",
+    p.add_argument("--conv-samples", type=int, default=5, metavar="N",
                    help="timed single iterations per framework for conv_gan (default: %(default)s)")
     p.add_argument("--torch-threads", type=int, default=2,
                    help="torch.set_num_threads (default: %(default)s, the 2 cores of BASELINES.md)")
