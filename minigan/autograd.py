@@ -282,14 +282,20 @@ def backward_fast(root, root_grad, retain_graph=False):
     touched = [root]
     root._pending = root_grad
     fn = root.creator
-    heap = [(-fn.generation, 0, fn)]
+    heap = []
     fn.walk = token
     counter = 1
     check = _anomaly_enabled
     previous_mode, _grad_enabled = _grad_enabled, False
+    following = fn  # the next function when it is the only one waiting (a chain): no heap
     try:
-        while heap:
-            fn = heappop(heap)[2]   # _pop_next, inline
+        while True:
+            if following is not None:
+                fn, following = following, None
+            elif heap:
+                fn = heappop(heap)[2]   # _pop_next, inline
+            else:
+                break
             if fn.freed:
                 raise RuntimeError(_SECOND_BACKWARD)
             out = fn.output_ref()
@@ -324,8 +330,17 @@ def backward_fast(root, root_grad, retain_graph=False):
                 creator = x.creator
                 if creator is not None and creator.walk is not token:
                     creator.walk = token
-                    heappush(heap, (-creator.generation, counter, creator))
-                    counter += 1
+                    if following is None and not heap:
+                        # nothing else waits: it is next whatever its generation (the book's
+                        # networks are chains, so most steps skip the heap's push and pop)
+                        following = creator
+                    else:
+                        if following is not None:  # a second one: both go through the heap
+                            heappush(heap, (-following.generation, counter, following))
+                            counter += 1
+                            following = None
+                        heappush(heap, (-creator.generation, counter, creator))
+                        counter += 1
             if not retain_graph:
                 fn.inputs = ()
                 fn.freed = True
