@@ -62,6 +62,7 @@ one is tested against (tests/test_conv_fast_path.py).
 from __future__ import annotations
 
 import functools
+import weakref
 
 import numpy as np
 
@@ -185,8 +186,11 @@ class WinogradPlan:
         # phase split and KG in one (n*n*S*T x KH*KW) matrix, applied to each W[oc]^T as it
         # lies (a transposed view), so no permuted copy of the weight is made
         self.KW = _weight_map(xp, m, R, S, T, W.dtype)
-        U = xp.matmul(self.KW, xp.permute_dims(xp.reshape(W, (OC, C, KH * KW)), (0, 2, 1)))
+        U = matmul_into(xp, self.KW, xp.permute_dims(xp.reshape(W, (OC, C, KH * KW)), (0, 2, 1)),
+                        work_arrays.take(xp, (OC, n * n * S * T, C), W.dtype))
         self.U = xp.reshape(U, (OC, n * n, S * T * C))
+        if work_arrays.pooled(xp, U.shape):  # lent for the plan's life (its Function's graph)
+            weakref.finalize(self, work_arrays.give_back, xp, U)
 
     # ------------------------------------------------------------------ the big side
     def offsets(self):
