@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import json
+import os
 import subprocess
 import sys
 
@@ -223,3 +224,23 @@ def test_cli_survives_a_command_that_fails_to_import(monkeypatch, capsys):
     with pytest.raises(SystemExit) as e:
         cli.main(["bench", "--help"])
     assert e.value.code == 0 and "matmul" in capsys.readouterr().out
+
+
+def test_machine_records_which_openblas_kernels_ran():
+    """The kernel set is asked of the loaded library; the forcing variables are recorded, and
+    the terminal line says when OPENBLAS_CORETYPE forced the choice."""
+    import numpy as np
+    core = machine.openblas_core()
+    blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
+    if "openblas" in str(blas.get("name", "")).lower():
+        assert isinstance(core, str) and core  # e.g. 'Haswell', 'SkylakeX', 'Zen'
+    described = machine.numpy_description()
+    assert described["openblas_core"] == core
+    assert described["openblas_env"] == {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
+                                         if k in os.environ}
+    m = {"cpu": machine.cpu_description(), "numpy": dict(described), "cuda": {"available": False}}
+    m["numpy"]["openblas_core"], m["numpy"]["openblas_env"] = "Haswell", {"OPENBLAS_CORETYPE": "Haswell"}
+    assert "Haswell kernels, forced by OPENBLAS_CORETYPE" in machine.summary_line(m)
+    m["numpy"]["openblas_env"] = {}
+    line = machine.summary_line(m)
+    assert "(Haswell kernels)" in line and "forced" not in line
