@@ -259,9 +259,10 @@ DCGAN = Dcgan(
     loss=lambda torch: torch.nn.BCELoss(),
     optimiser=lambda torch, params: torch.optim.Adam(params, lr=2e-4, betas=(0.5, 0.999)),
     # 11 epochs of the 4,000 bundled digits (693 steps), 32 pixels, `minigan train dcgan`:
-    # seed 0: 9 of 10 classes, largest 17.6 %, Frechet distance 118, 202 s of training (3:25 in
-    # all); seed 1: 10 classes, largest 16.3 %, Frechet 92, 198 s - on the 2-core machine at load
-    # about 2 (under load 4-6 from other jobs the same seed-0 run took 2,619 s). A run judged at
+    # seed 0: 10 of 10 classes, largest 18.8 %, Frechet distance 101, 129 s of training (after
+    # the channels-last Winograd plan, which changes the rounding; 9 classes, 17.6 %, Frechet
+    # 118, 202 s before); seed 1 (before): 10 classes, largest 16.3 %, Frechet 92, 198 s - on the
+    # 2-core machine (under load 4-6 from other jobs a seed-0 run took 2,619 s). A run judged at
     # every epoch (instrumented, so not bit-identical): 5 classes at epoch 5, 9 at epochs 8-9
     # (largest 22-24 %), 10 at epochs 10-12 (20.1, 16.8, 18.5 %).
     seed=noise(NZ), book_epochs=None, default_epochs=11, batch_size=64,
