@@ -95,6 +95,24 @@ def test_fast_plans_match_the_reference_on_random_shapes(kind, fast):
         assert_same(out, ref, 1e-9, 1e-11, f"{fast} vs columns, {kind}{tuple(arrays[0].shape)} {kwargs}")
 
 
+@pytest.mark.parametrize("device", ["cpu", "strict"])
+@pytest.mark.parametrize("kind", ["conv2d", "conv_transpose2d"])
+def test_taps_by_stride_phase_match_the_reference(kind, device):
+    """The taps plan's loops go by stride phase when the kernel is a whole number of strides
+    (``conv._phased``): 20 random such shapes per op, forward and every gradient, float64."""
+    rng = np.random.default_rng(17 + (kind == "conv2d"))
+    phased = 0
+    for i in range(20):
+        arrays, kwargs = random_case(rng, kind, "subpixel-taps")  # kernel = stride x R
+        used, out = run(kind, arrays, kwargs, "taps", device=device, gy_seed=i)
+        assert used == "taps"
+        s = kwargs["stride"]
+        phased += s[0] * s[1] > 1
+        _, ref = run(kind, arrays, kwargs, "columns", gy_seed=i)
+        assert_same(out, ref, 1e-9, 1e-11, f"taps by phase vs columns, {kind} {kwargs}")
+    assert phased >= 10  # most draws are strided, so the phase loops really ran
+
+
 @pytest.mark.parametrize("kind", ["conv2d", "conv_transpose2d"])
 @pytest.mark.parametrize("fast", ["winograd", "subpixel-taps"])
 def test_sub_pixel_plans_on_the_strict_device(kind, fast):

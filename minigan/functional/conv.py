@@ -203,11 +203,48 @@ def col2im(xp, col, g, N, C):
     return crop_image(xp, xp.permute_dims(img, (1, 0, 2, 3)), g)  # (N, C, H, W), a view
 
 
+def _phased(g):
+    """Whether the tap loops can go by stride phase: kernel offsets i = SH*a + p (a < KH/SH)
+    read row SH*(oh + a) + p, so the SH*SW offsets of one phase (p, q) share their rows."""
+    return (g.DH == 1 and g.DW == 1 and g.SH * g.SW > 1
+            and g.KH % g.SH == 0 and g.KW % g.SW == 0)
+
+
+def _phase_slices(g, p, q):
+    """Rows p, p+SH, ... and columns q, q+SW, ... of the planes that phase (p, q) reads:
+    OH + KH/SH - 1 rows and OW + KW/SW - 1 columns."""
+    R, Q = g.KH // g.SH, g.KW // g.SW
+    rows = slice(p, p + g.SH * (g.OH + R - 2) + 1, g.SH)
+    cols = slice(q, q + g.SW * (g.OW + Q - 2) + 1, g.SW)
+    return rows, cols
+
+
 def gather_taps(xp, T, g, N):
     """(OC*KH*KW, N*HP*WP) tap planes -> (OC, N*OH*OW): output (oh, ow) sums, over the
     offsets (i, j), plane (i, j) at pixel (oh*SH + i*DH, ow*SW + j*DW). The same slices as
-    im2col, read from the planes of the few small-side channels."""
+    im2col, read from the planes of the few small-side channels.
+
+    For a strided kernel that is a whole number of strides (the book's 8x8 / stride 2) the
+    loop goes by phase instead: offset (SH*a + p, SW*b + q) reads pixel (SH*(oh + a) + p,
+    SW*(ow + b) + q), so the planes of one phase (p, q) are first read at that phase's pixels
+    and summed over the SH*SW phases, and then KH/SH * KW/SW shifted windows are added: 20
+    slice operations for the book's layers instead of 64 (the loop's Python was most of
+    these small layers' time)."""
     OC = T.shape[0] // (g.KH * g.KW)
+    if _phased(g):
+        R, Q, S, U = g.KH // g.SH, g.KW // g.SW, g.SH, g.SW
+        T = xp.reshape(T, (OC, R, S, Q, U, N, g.HP, g.WP))
+        D = None
+        for p in range(S):
+            for q in range(U):
+                rows, cols = _phase_slices(g, p, q)
+                part = T[:, :, p, :, q, :, rows, cols]  # (OC, R, Q, N, OH + R - 1, OW + Q - 1)
+                D = part if D is None else D + part
+        y = xp.zeros((OC, N, g.OH, g.OW), dtype=T.dtype)
+        for a in range(R):
+            for b in range(Q):
+                y += D[:, a, b, :, a:a + g.OH, b:b + g.OW]
+        return xp.reshape(y, (OC, N * g.OH * g.OW))
     T = xp.reshape(T, (OC, g.KH, g.KW, N, g.HP, g.WP))
     y = xp.zeros((OC, N, g.OH, g.OW), dtype=T.dtype)
     for i in range(g.KH):
@@ -222,6 +259,18 @@ def spread_taps(xp, rows, g, N):
     offset's plane is zero but at the pixels that offset reads (slice assignment)."""
     OC = rows.shape[0]
     small = xp.reshape(rows, (OC, N, g.OH, g.OW))
+    if _phased(g):  # the adjoint of gather_taps' phase loop: windows placed, then phases
+        R, Q, S, U = g.KH // g.SH, g.KW // g.SW, g.SH, g.SW
+        D = xp.zeros((OC, R, Q, N, g.OH + R - 1, g.OW + Q - 1), dtype=rows.dtype)
+        for a in range(R):
+            for b in range(Q):
+                D[:, a, b, :, a:a + g.OH, b:b + g.OW] = small
+        T = xp.zeros((OC, R, S, Q, U, N, g.HP, g.WP), dtype=rows.dtype)
+        for p in range(S):
+            for q in range(U):
+                r, c = _phase_slices(g, p, q)
+                T[:, :, p, :, q, :, r, c] = D
+        return xp.reshape(T, (OC * g.KH * g.KW, N * g.HP * g.WP))
     T = xp.zeros((OC, g.KH, g.KW, N, g.HP, g.WP), dtype=rows.dtype)
     for i in range(g.KH):
         r = g.rows[i]
