@@ -40,12 +40,16 @@ convolution): larger interpolation points would make it worse, so m stays small.
 How it maps onto a plan (see :mod:`minigan.functional.conv` for the plan interface): in
 conv2d terms, big image -> small image, weight (OC, C, KH, KW),
 
-    prepare_big(x)       V  = KB @ tiles(x)        tiles: n*n*S*S strided slice copies
-    prepare_small(y)     Z  = KA^T @ blocks(y)      blocks: y cut into m x m blocks
-    conv(V)              y  = blocks^-1(KA @ (U @ V))
-    conv_transpose(Z)    x  = tiles^T(KB^T @ (U^T @ Z))   tiles^T adds the tiles back (overlap)
-    weight_grad(Z, V)    gW = (Z @ V^T)^T @ KW          per output channel
-    (the weight)         U  = KW @ W^T                  per output channel
+    prepare_big(x)       V  = KB @ tiles(x)            tiles: n*n*S*S strided slice copies
+    prepare_small(y)     Z  = KA^T @ blocks(y)         blocks: y cut into m x m blocks
+    conv(V)              y  = blocks^-1(KA @ M),       M[e]  = V[e] @ U[e]^T
+    conv_transpose(Z)    x  = tiles^T(KB^T @ dV),      dV[e] = Z[e] @ U[e]
+                                                       (tiles^T adds the tiles back: they overlap)
+    weight_grad(Z, V)    gW[oc] = dU[oc]^T @ KW,       dU[e] = Z[e]^T @ V[e]
+    (the weight)         U[oc]  = KW @ W[oc]^T
+
+The E = n*n products ``[e]`` (one per tile position) are the GEMMs; the transforms KB, KA and
+KW are small matrices applied to whole arrays.
 
 with KB = B^T (x) B^T, KA = A^T (x) A^T, KG = G (x) G (Kronecker products: a 2-D transform of
 every tile is one GEMM with an (n*n x n*n) matrix), and KW = KG with the sub-pixel split
