@@ -16,7 +16,7 @@ def test_a_returned_array_is_lent_again_and_small_ones_are_not_pooled(monkeypatc
     a = pool.take(xp, shape, np.dtype(np.float32))  # an array's dtype, as the plans pass
     assert settled == ["numpy"]  # glibc's thresholds are settled before the first lend, once
     pool.give_back(xp, a.reshape(2, -1))  # a view gives back its base
-    b = pool.take(xp, shape, np.dtype(np.float32))
+    b = pool.take(xp, shape, np.float32)  # the scalar type finds the same arrays
     assert b is a and settled == ["numpy"]
     small = pool.take(xp, (10,), np.float32)
     pool.give_back(xp, small)

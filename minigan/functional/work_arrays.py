@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 import threading
 
+import numpy as np
+
 
 # glibc's mmap threshold only grows up to 32 MiB (DEFAULT_MMAP_THRESHOLD_MAX on 64-bit), and
 # only when a chunk under that is freed: 31 MiB is the largest size that surely qualifies.
@@ -36,7 +38,6 @@ def settle_malloc(xp):
     import platform
     if xp.name != "numpy" or platform.libc_ver()[0] != "glibc":
         return
-    import numpy as np
     np.empty(_SETTLE_BYTES, dtype=np.uint8)  # allocated and freed at once: glibc adapts
 
 
@@ -62,8 +63,8 @@ class WorkArrays:
             if not self.malloc_settled:
                 self.malloc_settled = True
                 settle_malloc(xp)
-            with self.lock:
-                arrays = self.free.get((shape, dtype))
+            with self.lock:  # pooled() means NumPy: np.float32 and np.dtype('float32'), one key
+                arrays = self.free.get((tuple(shape), np.dtype(dtype)))
                 if arrays:
                     self.count -= 1
                     return arrays.pop()
