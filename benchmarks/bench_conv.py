@@ -48,7 +48,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 import minigan  # noqa: E402
 from minigan.backend import get_backend  # noqa: E402
 from minigan.functional import conv as C  # noqa: E402
-from minigan.bench.machine import openblas_core  # noqa: E402
+from minigan.bench.machine import openblas_core, openblas_environment  # noqa: E402
 
 # name, kind, in_channels, out_channels, input shape, padding  (BOOK_SPEC section 4.14)
 LAYERS = [
@@ -93,9 +93,7 @@ def machine_info(torch):
     return {
         "cpu": cpu_model(), "logical_cpus": os.cpu_count(), "platform": platform.platform(),
         "python": platform.python_version(), "numpy": np.__version__, "numpy_blas": blas_info(),
-        "openblas_core": openblas_core(),
-        "openblas_env": {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-                         if k in os.environ},
+        "openblas_core": openblas_core(), "openblas_env": openblas_environment(),
         "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
         "torch_mkldnn": bool(torch.backends.mkldnn.is_available()),
         "minigan": minigan.__version__,

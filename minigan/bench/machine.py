@@ -101,12 +101,16 @@ def openblas_core():
     return None
 
 
+def openblas_environment() -> dict:
+    """The variables that force OpenBLAS's kernel choice, as set for this process."""
+    return {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ}
+
+
 def numpy_description() -> dict:
     import numpy as np
     d = {"version": np.__version__}
     d["openblas_core"] = openblas_core()
-    d["openblas_env"] = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")
-                         if k in os.environ}
+    d["openblas_env"] = openblas_environment()
     try:
         blas = np.show_config(mode="dicts")["Build Dependencies"]["blas"]
         d["blas"] = f"{blas.get('name')} {blas.get('version')}"

@@ -72,7 +72,7 @@ import weakref
 from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
 from . import conv_winograd as winograd
-from .work_arrays import WorkArrays, work_arrays  # noqa: F401  (the pool of big arrays)
+from .work_arrays import work_arrays  # the pool of big arrays
 
 
 # ----------------------------------------------------------------------------- geometry

@@ -48,12 +48,10 @@ conv2d terms, big image -> small image, weight (OC, C, KH, KW),
     weight_grad(Z, V)    gW[oc] = dU[oc]^T @ KW,       dU[e] = Z[e]^T @ V[e]
     (the weight)         U[oc]  = KW @ W[oc]^T
 
-The E = n*n products ``[e]`` (one per tile position) are the GEMMs; the transforms KB, KA and
-KW are small matrices applied to whole arrays.
-
-with KB = B^T (x) B^T, KA = A^T (x) A^T, KG = G (x) G (Kronecker products: a 2-D transform of
-every tile is one GEMM with an (n*n x n*n) matrix), and KW = KG with the sub-pixel split
-folded in: it maps a weight's KH*KW taps straight to the n*n*S*S (tile position, phase)
+The E = n*n products ``[e]`` (one per tile position) are the GEMMs; the transforms are small
+matrices applied to whole arrays: KB = B^T (x) B^T, KA = A^T (x) A^T, KG = G (x) G
+(Kronecker products: a 2-D transform of every tile is one GEMM with an (n*n x n*n) matrix),
+and KW = KG with the sub-pixel split folded in: it maps a weight's KH*KW taps straight to the n*n*S*S (tile position, phase)
 rows, so the weight is transformed, and its gradient transformed back, by one product each
 that reads W[oc] (and writes gW[oc]) in PyTorch's own (C, KH*KW) order - no permuted copy of
 a 16 MB weight (they cost 3 and 7 ms a layer at 256 -> 256). Each line is the adjoint of
@@ -112,8 +110,9 @@ def _kron_host(m, R):
 
 
 def _kron(xp, m, R, dtype):
-    """KA (m^2 x n^2), KG (n^2 x R^2), KB (n^2 x n^2) on the backend, in ``dtype``."""
-    return tuple(xp.astype(xp.from_numpy(a), dtype) for a in _kron_host(m, R))
+    """KA (m^2 x n^2) and KB (n^2 x n^2) on the backend, in ``dtype`` (KG goes in via KW)."""
+    KA, _, KB = _kron_host(m, R)
+    return xp.astype(xp.from_numpy(KA), dtype), xp.astype(xp.from_numpy(KB), dtype)
 
 
 @functools.lru_cache(maxsize=64)
@@ -180,7 +179,7 @@ class WinogradPlan:
         S, T = g.SH, g.SW
         R = self.R = KH // S
         n = self.n = m + R - 1
-        self.KA, _, self.KB = _kron(xp, m, R, W.dtype)
+        self.KA, self.KB = _kron(xp, m, R, W.dtype)
         # tiles per image: enough m x m blocks to cover the output, and the padded image
         # size the tiles read (rows past HP are zeros no output uses)
         self.TH, self.TW = -(-g.OH // m), -(-g.OW // m)
