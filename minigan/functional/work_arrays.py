@@ -1,11 +1,11 @@
 """A pool of big work arrays for the convolution plans (NumPy only).
 
 The plans' big arrays (im2col's columns: 48 MB for the book's 256 -> 256 layers; the
-Winograd tiles and their transforms: 20-26 MB) are made once or twice per layer and step. glibc maps every array over 32 MB fresh from the OS,
-and touching its pages costs about 5 ms per 50 MB (a tenth of such a layer's forward), so
-on NumPy big columns are lent from a small pool and given back when they die: at the end
-of the call for temporaries, with the Function (its graph) for the columns kept for
-backward. Other backends allocate as usual (CuPy has its own memory pool).
+Winograd tiles and their transforms: 20-26 MB) are made once or twice per layer and step.
+glibc maps every array over 32 MB fresh from the OS, and touching its pages costs about 5 ms
+per 50 MB (a tenth of such a layer's forward), so on NumPy they are lent from a small pool
+and given back when they die: at the end of the call for temporaries, with the Function
+(its graph) for what is kept for backward. Other backends allocate as usual (CuPy has its own memory pool).
 """
 from __future__ import annotations
 
