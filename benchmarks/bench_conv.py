@@ -408,7 +408,8 @@ def profile_layer(spec, samples, rate):
             "spread taps": lambda: plan.prepare_small(small),
             "gemm Wt^T@taps": lambda: xp.matmul2d(xp.permute_dims(inner.Wt, (1, 0)), spread),
             "conv_transpose (gemm, join phases)": lambda: plan.conv_transpose(spread, 1),
-            "gemm taps@phases^T (weight grad)": lambda: inner.weight_grad(spread, big_rows),
+            "gemm phases@taps^T (weight grad)": lambda: xp.matmul2d(big_rows, xp.permute_dims(spread, (1, 0))),
+            "weight_grad (gemm, phase copies)": lambda: plan.weight_grad(spread, big_rows),
         }
     else:
         big_rows = plan.prepare_big(big)

@@ -185,8 +185,8 @@ def test_winograd_matches_torch(case, dtype):
 BOOK = [
     ("conv2d", 3, 256, 0, (1, 3, 128, 128), "columns"),
     ("conv2d", 256, 256, 0, (1, 256, 61, 61), "winograd"),
-    ("conv2d", 256, 3, 0, (1, 256, 27, 27), "taps"),
-    ("conv_transpose2d", 3, 256, 0, (1, 3, 11, 11), "taps"),
+    ("conv2d", 256, 3, 0, (1, 256, 27, 27), "subpixel-taps"),
+    ("conv_transpose2d", 3, 256, 0, (1, 3, 11, 11), "subpixel-taps"),
     ("conv_transpose2d", 256, 256, 0, (1, 256, 28, 28), "winograd"),
     ("conv_transpose2d", 256, 3, 1, (1, 256, 62, 62), "columns"),
 ]

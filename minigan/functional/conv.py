@@ -56,9 +56,8 @@ Two more plans: the sub-pixel split (issue #11)
 -----------------------------------------------
 A stride-S layer whose kernel is S*R wide is a stride-1 layer with an R x R kernel over the
 S*S phases of the image (``x[:, :, p::S, q::S]`` as extra channels). ``subpixel-taps`` runs
-the taps plan on that phase image (S*S times fewer planes and products; faster than plain
-taps for the book's 256 -> 3 and 3 -> 256 layers only where the BLAS is slow, so it is kept
-as a forced, tested plan), and ``winograd`` (:mod:`minigan.functional.conv_winograd`) runs
+the taps plan on that phase image (S*S times fewer planes and products: the book's 256 -> 3
+and 3 -> 256 layers), and ``winograd`` (:mod:`minigan.functional.conv_winograd`) runs
 Winograd's F(2x2, RxR) on it, 2.56x fewer multiplications for the 256 -> 256 layers, whose
 time is all GEMM. :func:`choose_plan` picks a plan per call, from measurements at the book's
 shapes; the columns plan stays the readable reference the others are tested against
@@ -351,10 +350,14 @@ class TapsPlan:
 
     name = "taps"
 
-    def __init__(self, xp, g, W):
+    def __init__(self, xp, g, W, Wt=None):
+        """``Wt``, if given, is the weight already as (OC*KH*KW, C) rows (the sub-pixel plan
+        makes it from its own weight in one copy)."""
         OC, C, KH, KW = self.shape = tuple(W.shape)
         self.xp, self.g = xp, g
-        self.Wt = xp.reshape(xp.permute_dims(W, (0, 2, 3, 1)), (OC * KH * KW, C))  # a (small) copy
+        if Wt is None:
+            Wt = xp.reshape(xp.permute_dims(W, (0, 2, 3, 1)), (OC * KH * KW, C))  # a (small) copy
+        self.Wt = Wt
 
     def prepare_big(self, big):
         return to_rows(self.xp, pad_image(self.xp, big, self.g))  # (C, N*HP*WP)
@@ -399,7 +402,11 @@ class SubPixelTapsPlan:
     (``functional/conv_winograd.py`` explains the split). Taps then makes OC*R*R planes of
     the phase image instead of OC*K*K planes of the whole image: S*T times fewer planes and
     S*T times fewer multiply-adds (for the book's layers 4x), the same loop on a smaller grid.
-    The split and its inverse are one reshape-and-transpose copy of the big image each.
+
+    The split and its inverse are S*T strided slice copies, one per phase: a phase's pixels
+    are every S-th row and T-th column of the image, so each copy is one slice assignment.
+    (Written as one reshape-and-transpose of a 6-D array instead, the inverse copied with a
+    stride on its innermost axis and took four times as long: 0.25 vs 0.07 ms for D3.)
     """
 
     name = "subpixel-taps"
@@ -410,30 +417,44 @@ class SubPixelTapsPlan:
         RH, RW = KH // S, KW // T
         self.xp, self.g = xp, g
         self.PH, self.PW = -(-g.HP // S), -(-g.WP // T)  # the phase images' size
-        # phase weight Wp[oc, (p, q, c), a, b] = W[oc, c, S*a + p, T*b + q]: a (small) copy
-        Wp = xp.permute_dims(xp.reshape(W, (OC, C, RH, S, RW, T)), (0, 3, 5, 1, 2, 4))
-        Wp = xp.reshape(Wp, (OC, S * T * C, RH, RW))
         self.inner_g = conv2d_geometry(self.PH, self.PW, (RH, RW), (1, 1), (1, 1), (0, 0, 0, 0))
-        self.inner = TapsPlan(xp, self.inner_g, Wp)
+        # the inner taps plan's rows Wt[(oc, a, b), (p, q, c)] = W[oc, c, S*a + p, T*b + q]:
+        # one (small) copy, straight from PyTorch's (OC, C, KH, KW) order
+        Wt = xp.permute_dims(xp.reshape(W, (OC, C, RH, S, RW, T)), (0, 2, 4, 3, 5, 1))
+        Wt = xp.reshape(Wt, (OC * RH * RW, S * T * C))
+        self.inner = TapsPlan(xp, self.inner_g, _Shape((OC, S * T * C, RH, RW)), Wt)
+        self.split = [(p, q, *self._phase_slices(p, g.PT, g.H, S), *self._phase_slices(q, g.PL, g.W, T))
+                      for p in range(S) for q in range(T)]
+
+    @staticmethod
+    def _phase_slices(p, pad, size, stride):
+        """Phase p's row i is padded row stride*i + p, image row stride*i + p - pad: the
+        slice of the phase's rows that lie in the image, and the image rows they are."""
+        first = max(0, -(-(pad - p) // stride))  # the first phase row inside the image
+        start = stride * first + p - pad
+        count = max(0, -(-(size - start) // stride))
+        return slice(first, first + count), slice(start, size, stride)
 
     def phases(self, big):
-        """(N, C, H, W) -> (N, S*T*C, PH, PW): padded, then split into phases (one copy)."""
+        """(N, C, H, W) -> (N, S*T*C, PH, PW): the padded image's phases, one slice copy each
+        (the phase pixels that fall in the padding stay zero)."""
         xp, g = self.xp, self.g
         N, C = big.shape[:2]
-        S, T = g.SH, g.SW
-        img = xp.zeros((N, C, self.PH * S, self.PW * T), dtype=big.dtype)
-        img[:, :, g.PT:g.PT + g.H, g.PL:g.PL + g.W] = big
-        img = xp.permute_dims(xp.reshape(img, (N, C, self.PH, S, self.PW, T)), (0, 3, 5, 1, 2, 4))
-        return xp.reshape(img, (N, S * T * C, self.PH, self.PW))
+        ph = xp.zeros((N, g.SH, g.SW, C, self.PH, self.PW), dtype=big.dtype)
+        for p, q, ph_rows, rows, ph_cols, cols in self.split:
+            ph[:, p, q, :, ph_rows, ph_cols] = big[:, :, rows, cols]
+        return xp.reshape(ph, (N, g.SH * g.SW * C, self.PH, self.PW))
 
     def unphases(self, ph):
-        """The adjoint of :meth:`phases`: (N, S*T*C, PH, PW) -> (N, C, H, W)."""
+        """The adjoint of :meth:`phases`: (N, S*T*C, PH, PW) -> (N, C, H, W). Every image
+        pixel lies in exactly one phase, so each is copied once into an empty image."""
         xp, g = self.xp, self.g
         N, C = ph.shape[0], self.shape[1]
-        S, T = g.SH, g.SW
-        img = xp.permute_dims(xp.reshape(ph, (N, S, T, C, self.PH, self.PW)), (0, 3, 4, 1, 5, 2))
-        img = xp.reshape(img, (N, C, self.PH * S, self.PW * T))
-        return img[:, :, g.PT:g.PT + g.H, g.PL:g.PL + g.W]
+        ph = xp.reshape(ph, (N, g.SH, g.SW, C, self.PH, self.PW))
+        img = xp.empty((N, C, g.H, g.W), dtype=ph.dtype)
+        for p, q, ph_rows, rows, ph_cols, cols in self.split:
+            img[:, :, rows, cols] = ph[:, p, q, :, ph_rows, ph_cols]
+        return img
 
     def prepare_big(self, big):
         return self.inner.prepare_big(self.phases(big))
@@ -459,18 +480,35 @@ class SubPixelTapsPlan:
         return self.unphases(self.inner.conv_transpose(T, N))
 
     def weight_grad(self, T, big_rows):
+        """gW[oc, c, S*a + p, T*b + q] from the product of the phase image's rows and the
+        inner tap planes, (p, q, c) x (oc, a, b): one strided slice copy per phase. (The
+        product this way round, and these copies instead of one 6-D transposed copy, were
+        0.09 ms for D3 where the other way took 0.15.)"""
         xp, g = self.xp, self.g
         OC, C, KH, KW = self.shape
         S, U = g.SH, g.SW
-        gWp = xp.reshape(self.inner.weight_grad(T, big_rows), (OC, S, U, C, KH // S, KW // U))
-        return contiguous(xp, xp.reshape(xp.permute_dims(gWp, (0, 3, 4, 1, 5, 2)), (OC, C, KH, KW)))
+        rows = xp.matmul2d(big_rows, xp.permute_dims(T, (1, 0)))  # (S*U*C, OC*(KH/S)*(KW/U))
+        rows = xp.reshape(rows, (S, U, C, OC, KH // S, KW // U))
+        gW = xp.empty(self.shape, dtype=rows.dtype)
+        for p in range(S):
+            for q in range(U):
+                gW[:, :, p::S, q::U] = xp.permute_dims(rows[p, q, ...], (1, 0, 2, 3))
+        return gW
 
     def costs(self, N, itemsize):
         """Work of one forward + backward (all three products): :func:`plan_costs`."""
         c = self.inner.costs(N, itemsize)
         image = self.shape[1] * N * self.PH * self.PW * self.g.SH * self.g.SW
-        c["loop_bytes"] += itemsize * 7 * image  # split (zero fill, copy, permuted copy), join (permuted copy)
+        c["loop_bytes"] += itemsize * 5 * image  # split (zero fill, copy), join (copy)
         return c
+
+
+class _Shape:
+    """Stands for a weight where a plan needs only its ``shape`` (the inner taps plan of
+    :class:`SubPixelTapsPlan`, whose rows are made by the outer one)."""
+
+    def __init__(self, shape):
+        self.shape = shape
 
 
 def plan_costs(plan, N, itemsize):
@@ -493,18 +531,19 @@ def choose_plan(g, OC, C):
     * ``winograd`` when both sides have many channels (>= 64) and the kernel is a whole
       number of strides: the product is then nearly all the work, and Winograd does 2.56x
       fewer multiplications for the book's 8x8 / stride-2 layers (256 -> 256);
-    * ``taps`` when the big side has many more channels than the small side needs planes,
-      C >= 8 * OC * SH * SW (the taps product is SH*SW times bigger): 256 -> 3 and 3 -> 256.
-      ``subpixel-taps`` does SH*SW times fewer multiplications there but splits the image
-      into phases first; with OpenBLAS's AVX-512 kernels (Zen 5) plain taps is 5-25 % faster
-      at the book's shapes (D3 0.73 vs 0.82 ms, G1 0.83 vs 0.88), with its AVX2 kernels
-      the split was 10 % faster - measured, not guessed: ``bench_conv.py --plans``;
+    * ``subpixel-taps`` when the big side has many more channels than the small side needs
+      planes, C >= 8 * OC * SH * SW (the taps product is SH*SW times bigger), and the kernel is
+      a whole number of strides: 256 -> 3 and 3 -> 256. It does SH*SW times fewer
+      multiplications than plain taps for the cost of splitting the image into phases (four
+      slice copies): fwd+bwd 0.56 vs 0.70 ms for D3, 0.63 vs 0.82 for G1 (Zen 5, AVX-512
+      kernels; ``bench_conv.py --plans``);
+    * ``taps`` for such layers when the kernel is not a whole number of strides;
     * ``columns`` (im2col, the reference) otherwise.
     """
     if min(OC, C) >= 64 and winograd.eligible(g):
         return "winograd"
     if C >= 8 * OC * g.SH * g.SW:
-        return "taps"
+        return "subpixel-taps" if winograd.eligible(g) else "taps"
     return "columns"
 
 
