@@ -262,5 +262,8 @@ def test_dcgan_mnist_discriminator_trunk_matches_torch_float32(device):
     t_model, m_model = trunk(torch), trunk(minigan).to(device)
     copy_parameters(t_model, m_model)
     x = np.random.default_rng(3).uniform(-1, 1, (3, 1, 28, 28))
-    t_out, m_out = compare_module(t_model, m_model, [x], "float32", scale=5.0)
+    # scale 10: the second Conv2d (32 -> 64, 5x5) runs the Winograd plan, whose float32
+    # rounding is a few times direct convolution's (conv_winograd.py; ~1e-5 of a gradient's
+    # largest entry, which an element near zero sees as a larger relative difference)
+    t_out, m_out = compare_module(t_model, m_model, [x], "float32", scale=10.0)
     assert tuple(m_out.shape) == (3, 1024)
