@@ -35,7 +35,6 @@ import argparse
 import json
 import math
 import os
-import platform
 import statistics
 import sys
 import time
@@ -48,7 +47,7 @@ sys.path.insert(0, os.path.dirname(HERE))
 import minigan  # noqa: E402
 from minigan.backend import get_backend  # noqa: E402
 from minigan.functional import conv as C  # noqa: E402
-from minigan.bench.machine import openblas_core, openblas_environment  # noqa: E402
+from minigan.bench import machine  # noqa: E402
 
 # name, kind, in_channels, out_channels, input shape, padding  (BOOK_SPEC section 4.14)
 LAYERS = [
@@ -63,45 +62,6 @@ KERNEL, STRIDE = 8, 2
 
 
 # ----------------------------------------------------------------------------- machine
-def cpu_model():
-    info = {}
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                key = key.strip()
-                if key in ("model name", "cpu family", "model", "flags") and key not in info:
-                    info[key] = value.strip()
-    except OSError:
-        pass
-    flags = info.pop("flags", "").split()
-    info["simd"] = [f for f in ("avx2", "fma", "avx512f") if f in flags]
-    return info
-
-
-def blas_info():
-    try:
-        cfg = np.show_config(mode="dicts")
-        blas = cfg["Build Dependencies"]["blas"]
-        return {"name": blas.get("name"), "version": blas.get("version"),
-                "openblas configuration": blas.get("openblas configuration")}
-    except Exception as e:  # older NumPy
-        return {"error": str(e)}
-
-
-def machine_info(torch):
-    return {
-        "cpu": cpu_model(), "logical_cpus": os.cpu_count(), "platform": platform.platform(),
-        "python": platform.python_version(), "numpy": np.__version__, "numpy_blas": blas_info(),
-        "openblas_core": openblas_core(), "openblas_env": openblas_environment(),
-        "torch": torch.__version__, "torch_threads": torch.get_num_threads(),
-        "torch_mkldnn": bool(torch.backends.mkldnn.is_available()),
-        "minigan": minigan.__version__,
-        "env_threads": {k: os.environ.get(k) for k in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS",
-                                                       "MKL_NUM_THREADS") if os.environ.get(k)},
-    }
-
-
 def machine_rate(n=4096, samples=3):
     """NumPy's float32 rate on large square products (GFLOP/s): the median and the best of
     ``samples`` products of two n x n matrices, the reference for the GEMMs' share."""
@@ -478,11 +438,8 @@ def main(argv=None):
     samples = 3 if args.quick else args.samples
 
     import torch
-    info = machine_info(torch)
-    print(f"CPU {info['cpu'].get('model name')} ({info['logical_cpus']} logical), NumPy "
-          f"{info['numpy']} on {info['numpy_blas'].get('name')} {info['numpy_blas'].get('version')} "
-          f"({info['openblas_core']} kernels{', forced by OPENBLAS_CORETYPE' if info['openblas_env'].get('OPENBLAS_CORETYPE') else ''}), "
-          f"torch {info['torch']} ({info['torch_threads']} threads)")
+    info = machine.describe(include_torch=True)  # the record every benchmark keeps
+    print(machine.summary_line(info))
     rates = [machine_rate()]
     print(f"machine: NumPy float32 {rates[0]['n']}^2 products {rates[0]['median_gflops']:.0f} GFLOP/s "
           f"(median; best {rates[0]['best_gflops']:.0f})")
