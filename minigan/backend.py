@@ -227,9 +227,16 @@ def _numpy_expand(a, shape):
 
 def _numpy_namespace():
     xp = ArrayNamespace(np, "numpy")
+    # np.dot, np.copyto, np.concatenate, np.where and np.empty_like are C functions behind a
+    # Python dispatcher (the __array_function__ protocol, which lets objects that are not
+    # ndarrays take over the call). This namespace only ever holds ndarrays, so it calls the C
+    # function itself: 0.18 us less per call, and a batch-1 MNIST GAN step makes about 60.
+    for name in ("dot", "copyto", "concatenate", "where", "empty_like"):
+        f = getattr(np, name)
+        setattr(xp, name, getattr(f, "_implementation", f))
     # (n,1) @ (1,m) through np.matmul skips BLAS (6x slower, BASELINES.md section 4); np.dot
     # hands every 2-D product to BLAS, so 2-D products go through it.
-    xp.matmul2d = np.dot
+    xp.matmul2d = xp.dot
     # np.reshape and np.transpose are Python wrappers around the array methods (three calls
     # each: the function, its __array_function__ dispatcher, _wrapfunc); a batch-1 step makes
     # dozens of them, so call the methods. (NumPy scalars have both methods too.)
