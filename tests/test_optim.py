@@ -426,3 +426,38 @@ def test_small_parameters_share_flat_state_vectors():
     small = [opt.state[p]["exp_sum"].data for p in params[1:]]
     assert all(s.base is not None and s.base is small[0].base for s in small)
     assert params[0].numel() >= adam_module.SMALL > params[1].numel()
+
+
+@pytest.mark.parametrize("case", ["default", "everything", "decoupled"])
+def test_big_parameters_stepped_in_blocks_give_the_same_bits(case, monkeypatch):
+    """Point 4 of optim/adam.py: a very big parameter is stepped in cache-sized blocks. With
+    the thresholds and the block lowered so that blocks (and a short last one) really happen,
+    the parameters and moments are bit for bit those of the whole-array step, and PyTorch's."""
+    monkeypatch.setattr(adam_module, "BLOCK", 70)
+    shapes = [(30, 20), (257,), (9,)]  # 600 numbers in 9 blocks (the last of 40), 257 in 4, one small
+    init, grads = problem(seed=4, steps=5, shapes=shapes)
+    results = {}
+    for blocked_from in (10 ** 9, 100):
+        params = make_params(init)
+        opt = Adam(params, **ADAM_CASES[case])
+        opt.small_numel, opt.blocked_from = 10, blocked_from  # (9,) stays small, the others big
+        ours, opt = run_minigan(Adam, None, init, grads, params=params, opt=opt)
+        results[blocked_from] = ours + [opt.state[p][k].numpy() for p in params for k in ("exp_sum", "exp_sum_sq")]
+    for whole, blocked in zip(results[10 ** 9], results[100]):
+        np.testing.assert_array_equal(blocked, whole)
+    theirs, _ = run_torch(torch.optim.Adam, ADAM_CASES[case], init, grads)
+    assert_same(results[100][:3], theirs)
+
+
+def test_blocks_are_skipped_for_a_strided_parameter():
+    """Only contiguous arrays have flat views to cut into blocks: a parameter whose array is
+    a transposed view is stepped whole (a flattened copy would take the update away)."""
+    init, grads = problem(seed=5, steps=3, shapes=[(40, 30)])
+    params = make_params(init)
+    params[0].data = np.ascontiguousarray(init[0].T).T  # the same values, a transposed view
+    assert not params[0].data.flags.c_contiguous
+    opt = Adam(params)
+    opt.small_numel, opt.blocked_from = 10, 100
+    ours, _ = run_minigan(Adam, None, init, grads, params=params, opt=opt)
+    theirs, _ = run_torch(torch.optim.Adam, {}, init, grads)
+    assert_same(ours, theirs)

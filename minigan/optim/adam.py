@@ -37,6 +37,13 @@ parameter-sized arrays, plus about a microsecond of Python per array call. Three
    group share flat state vectors: their gradients are gathered by one ``concatenate`` and all
    of them are updated by ten calls, instead of ten calls each. Big weights are updated where
    they lie; gathering them would cost a copy pass for every pass saved.
+4. **Very big parameters in cache-sized blocks** (NumPy). A weight of a million numbers or
+   more (the conv GAN's 256 -> 256 kernels have 4.2 million) does not fit in the CPU's
+   caches, so each of the ten passes would stream it from memory again. Stepped in blocks of
+   ``BLOCK`` numbers instead, the ten passes over a block find it in the cache: 4.8 instead
+   of 6.6 ms for 4.2 million numbers (Zen 5). The results are the same bit for bit (each
+   number sees the same operations); smaller parameters gain nothing from blocks and pay
+   ten calls per block, so they are stepped whole.
 
 benchmarks/bench_adam.py measures this against PyTorch's default and fused Adam.
 """
@@ -48,6 +55,8 @@ from ..tensor import Tensor, tensor
 from .optimizer import IN_PLACE_LIBRARIES, Optimizer, cast_like, hyper
 
 SMALL = 8192  # parameters with fewer elements share flat vectors (see point 3 above)
+BLOCK = 1 << 17  # numbers per block of a very big parameter's step (point 4): 512 KiB of float32
+BLOCKED_FROM = 1 << 20  # parameters with at least this many numbers are stepped in blocks
 
 _MOMENTS = ("exp_sum", "exp_sum_sq", "max_exp_sum_sq")
 
@@ -61,6 +70,7 @@ class Adam(Optimizer):
     """
 
     small_numel = SMALL
+    blocked_from = BLOCKED_FROM  # point 4 of the module docstring; tests lower it
 
     def __init__(self, params, lr=1e-3, betas=(0.9, 0.999), eps=1e-8, weight_decay=0,
                  amsgrad=False, *, foreach=None, maximize=False, fused=None,
@@ -267,7 +277,8 @@ class _GroupPlan:
                 by_key.setdefault((p.backend, p.data.dtype), []).append(p)
             else:
                 self.plain.append(p)
-        self.buckets = [_Bucket(opt.state, ps, backend, dtype, _Hyper(group), opt.small_numel)
+        self.buckets = [_Bucket(opt.state, ps, backend, dtype, _Hyper(group), opt.small_numel,
+                                opt.blocked_from)
                         for (backend, dtype), ps in by_key.items()]
 
     def fits(self, group):
@@ -294,9 +305,10 @@ class _Bucket:
     by ``state_dict`` and the vectors updated here are the same memory.
     """
 
-    def __init__(self, state, params, backend, dtype, h, small_numel):
+    def __init__(self, state, params, backend, dtype, h, small_numel, blocked_from=BLOCKED_FROM):
         xp = self.xp = backend.xp
         self.backend = backend
+        self.blocked_from = blocked_from if xp.name == "numpy" else None  # CPU caches only
         small = [p for p in params if p.numel() < small_numel]
         big = [p for p in params if p.numel() >= small_numel]
         sizes = [p.numel() for p in small + big]
@@ -383,8 +395,19 @@ class _Bucket:
             return
         t = record["step"] + 1
         d1, d2, rescale = _decays(record["betas"], h)
-        _adam_in_place(self.xp, p.data, _check_grad(p, shape), exp_sum, exp_sum_sq, max_sq, tmp,
-                       wd_tmp, t, d1, d2, rescale, h)
+        arrays = (p.data, _check_grad(p, shape), exp_sum, exp_sum_sq, max_sq, tmp, wd_tmp)
+        n = arrays[0].size
+        if self.blocked_from is not None and n >= self.blocked_from \
+                and arrays[0].flags.c_contiguous and arrays[1].flags.c_contiguous:
+            # point 4 of the module docstring: flat views, stepped one cache-sized block at a
+            # time (views only of contiguous arrays: a flattened copy of the parameter would
+            # take the update away, one of the gradient would cost a pass)
+            flat = [None if a is None else a.reshape(-1) for a in arrays]
+            for lo in range(0, n, BLOCK):
+                block = [None if a is None else a[lo:lo + BLOCK] for a in flat]
+                _adam_in_place(self.xp, *block, t, d1, d2, rescale, h)
+        else:
+            _adam_in_place(self.xp, *arrays, t, d1, d2, rescale, h)
         record["step"], record["betas"] = t, h.betas
         if t == 1:
             state[p] = record
