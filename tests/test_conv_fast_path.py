@@ -224,3 +224,20 @@ def test_winograd_matrices_compute_the_correlation(m, r):
         g, d = rng.standard_normal(r), rng.standard_normal(n)
         direct = np.array([sum(g[k] * d[i + k] for k in range(r)) for i in range(m)])
         np.testing.assert_allclose(AT @ ((G @ g) * (BT @ d)), direct, rtol=1e-12, atol=1e-12)
+
+
+# (conv2d geometry: big-side H, W, kernel, stride, padding; OC small-side, C big-side; plan)
+BEYOND = [
+    ((12, 12), 5, 1, 0, 64, 32, "winograd"),      # dcgan-mnist's D, Conv2d(32, 64, 5)
+    ((14, 14), 5, 1, 2, 32, 16, "winograd"),      # small-cnn's second Conv2d(16, 32, 5, padding=2)
+    ((14, 14), 5, 1, 2, 16, 8, "columns"),        # 8 channels: im2col measured faster
+    ((4, 4), 4, 1, 0, 1, 256, "taps"),            # DCGAN's last Conv2d(256, 1, 4): stride 1, no split
+    ((27, 27), 8, 2, 0, 3, 256, "subpixel-taps"),  # the book's D3
+]
+
+
+@pytest.mark.parametrize("hw, k, s, p, oc, c, expected", BEYOND)
+def test_plan_choice_beyond_the_book(hw, k, s, p, oc, c, expected):
+    """choose_plan's rules (conv.py, measured with bench_conv --plans and at batch 64)."""
+    g = conv_module.conv2d_geometry(*hw, (k, k), (s, s), (1, 1), (p, p, p, p))
+    assert conv_module.choose_plan(g, oc, c) == expected

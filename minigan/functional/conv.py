@@ -541,13 +541,15 @@ def choose_plan(g, OC, C):
       multiplications than plain taps for the cost of splitting the image into phases (four
       slice copies): fwd+bwd 0.56 vs 0.70 ms for D3, 0.63 vs 0.82 for G1 (Zen 5, AVX-512
       kernels; ``bench_conv.py --plans``);
-    * ``taps`` for such layers when the kernel is not a whole number of strides;
+    * ``taps`` for such layers when they have stride 1 (DCGAN's last 4x4 Conv2d to one
+      channel) or a kernel that is not a whole number of strides;
     * ``columns`` (im2col, the reference) otherwise.
     """
     if min(OC, C) >= 16 and winograd.eligible(g):
         return "winograd"
     if C >= 8 * OC * g.SH * g.SW:
-        return "subpixel-taps" if winograd.eligible(g) else "taps"
+        strided = g.SH * g.SW > 1  # at stride 1 there is nothing to split
+        return "subpixel-taps" if strided and winograd.eligible(g) else "taps"
     return "columns"
 
 
