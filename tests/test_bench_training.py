@@ -209,6 +209,8 @@ def test_bench_train_quick_end_to_end(tmp_path, capsys):
     assert result["machine"]["cpu"]["usable_cpus"] >= 1
     assert result["machine"]["torch"]["threads"] == 2
     assert result["targets"]["gan1010"] == 0.3
+    assert set(result["blas_probe_ms"]) == {"before", "after"}  # the machine's state, recorded
+    assert all(ms > 0 for ms in result["blas_probe_ms"].values())
     cpu = {r["workload"]: r for r in result["rows"] if r["device"] == "cpu"}
     assert list(cpu) == ["gan1010", "classifier", "mnist_gan_b64"]
     for r in cpu.values():

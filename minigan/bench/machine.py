@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import platform
 import sys
+import time
 
 # BASELINES.md ("The machine"): the theoretical peak of the 2-core Zen 3 (EPYC Milan) dev
 # machines at their measured effective clock of 3.20 GHz: 2 cores x 2 FMA pipes x 256 bit.
@@ -181,6 +182,30 @@ def git_description() -> dict | None:
         return {"commit": head.stdout.strip(), "minigan_modified": bool(dirty.stdout.strip())}
     except Exception:
         return None
+
+
+def blas_probe(samples: int = 7) -> dict:
+    """How fast this machine runs many small products right now: the median time of one
+    stacked product of 256 (100 x 64) @ (64 x 256) float32 matrices (the shape of the
+    Winograd weight transform). On a shared VM it can double for minutes at a time while
+    /proc/stat shows nothing (no steal, no other process): the benchmarks record it before
+    and after a run, so two runs' figures can be told apart from two machines' states.
+    Zen 5 (2 CPUs, SkylakeX kernels), quiet: 3.5 ms (5.0 with the Haswell kernels); in a
+    slow phase a probe like it took twice its quiet time."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((100, 64), dtype=np.float32)
+    b = rng.standard_normal((256, 64, 256), dtype=np.float32)
+    out = np.empty((256, 100, 256), dtype=np.float32)
+    np.matmul(a, b, out=out)
+    times = []
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        np.matmul(a, b, out=out)
+        times.append(time.perf_counter() - t0)
+    times.sort()
+    return {"ms": round(1e3 * times[len(times) // 2], 3),
+            "what": "median of one np.matmul of (100, 64) by (256, 64, 256) float32"}
 
 
 def describe(include_torch: bool = True) -> dict:

@@ -648,6 +648,9 @@ def run(args) -> int:
     m = machine_mod.describe(include_torch=False)
     m["torch"] = torch_info
     _log(f"machine: {machine_mod.summary_line(m)}")
+    probe = {"before": machine_mod.blas_probe()}
+    _log(f"BLAS probe (many small products; higher = a slower phase of a shared machine): "
+         f"{probe['before']['ms']:.2f} ms")
     _log(DATA_NOTE)
     conv_ok, conv_reason = conv_available()
     rows = []
@@ -682,6 +685,8 @@ def run(args) -> int:
                 profiles[r["workload"]] = profile_workload(r["workload"], args.profile_iterations,
                                                            wait_quiet=settings["wait_quiet"],
                                                            quiet_timeout_s=args.quiet_timeout)
+    probe["after"] = machine_mod.blas_probe()
+    _log(f"BLAS probe after the run: {probe['after']['ms']:.2f} ms (before: {probe['before']['ms']:.2f})")
     result = {
         "benchmark": "training",
         "created": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
@@ -691,6 +696,8 @@ def run(args) -> int:
         "ratio": "minigan ms per iteration / torch ms per iteration (medians); < 1: minigan faster",
         "targets": {w.name: w.target for w in WORKLOADS.values() if w.target is not None},
         "machine": m,
+        "blas_probe_ms": {k: v["ms"] for k, v in probe.items()},
+        "blas_probe": probe["before"]["what"],
         "rows": rows,
         "minigan_profiles_of_misses": profiles,
         "duration_s": round(time.time() - t_start, 1),
