@@ -350,14 +350,18 @@ class TapsPlan:
 
     name = "taps"
 
-    def __init__(self, xp, g, W, Wt=None):
-        """``Wt``, if given, is the weight already as (OC*KH*KW, C) rows (the sub-pixel plan
-        makes it from its own weight in one copy)."""
+    def __init__(self, xp, g, W):
         OC, C, KH, KW = self.shape = tuple(W.shape)
         self.xp, self.g = xp, g
-        if Wt is None:
-            Wt = xp.reshape(xp.permute_dims(W, (0, 2, 3, 1)), (OC * KH * KW, C))  # a (small) copy
-        self.Wt = Wt
+        self.Wt = xp.reshape(xp.permute_dims(W, (0, 2, 3, 1)), (OC * KH * KW, C))  # a (small) copy
+
+    @classmethod
+    def from_rows(cls, xp, g, Wt, shape):
+        """The plan for a weight of ``shape`` (OC, C, KH, KW) given already as its
+        (OC*KH*KW, C) rows ``Wt`` (the sub-pixel plan makes them in one copy of its own)."""
+        plan = cls.__new__(cls)
+        plan.xp, plan.g, plan.shape, plan.Wt = xp, g, tuple(shape), Wt
+        return plan
 
     def prepare_big(self, big):
         return to_rows(self.xp, pad_image(self.xp, big, self.g))  # (C, N*HP*WP)
@@ -422,7 +426,7 @@ class SubPixelTapsPlan:
         # one (small) copy, straight from PyTorch's (OC, C, KH, KW) order
         Wt = xp.permute_dims(xp.reshape(W, (OC, C, RH, S, RW, T)), (0, 2, 4, 3, 5, 1))
         Wt = xp.reshape(Wt, (OC * RH * RW, S * T * C))
-        self.inner = TapsPlan(xp, self.inner_g, _Shape((OC, S * T * C, RH, RW)), Wt)
+        self.inner = TapsPlan.from_rows(xp, self.inner_g, Wt, (OC, S * T * C, RH, RW))
         self.split = [(p, q, *self._phase_slices(p, g.PT, g.H, S), *self._phase_slices(q, g.PL, g.W, T))
                       for p in range(S) for q in range(T)]
 
@@ -501,14 +505,6 @@ class SubPixelTapsPlan:
         image = self.shape[1] * N * self.PH * self.PW * self.g.SH * self.g.SW
         c["loop_bytes"] += itemsize * 5 * image  # split (zero fill, copy), join (copy)
         return c
-
-
-class _Shape:
-    """Stands for a weight where a plan needs only its ``shape`` (the inner taps plan of
-    :class:`SubPixelTapsPlan`, whose rows are made by the outer one)."""
-
-    def __init__(self, shape):
-        self.shape = shape
 
 
 def plan_costs(plan, N, itemsize):
