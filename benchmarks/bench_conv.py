@@ -61,23 +61,6 @@ LAYERS = [
 KERNEL, STRIDE = 8, 2
 
 
-# ----------------------------------------------------------------------------- machine
-def machine_rate(n=4096, samples=3):
-    """NumPy's float32 rate on large square products (GFLOP/s): the median and the best of
-    ``samples`` products of two n x n matrices, the reference for the GEMMs' share."""
-    rng = np.random.default_rng(0)
-    a, b = rng.standard_normal((2, n, n), dtype=np.float32)
-    out = np.empty((n, n), dtype=np.float32)
-    np.dot(a, b, out=out)
-    ts = []
-    for _ in range(samples):
-        t0 = time.perf_counter()
-        np.dot(a, b, out=out)
-        ts.append(time.perf_counter() - t0)
-    flop = 2.0 * n ** 3
-    return {"n": n, "median_gflops": flop / statistics.median(ts) / 1e9, "best_gflops": flop / min(ts) / 1e9}
-
-
 # ----------------------------------------------------------------------------- CPU share of others
 def _cpu_jiffies():
     """(busy jiffies of the whole machine, stolen jiffies, jiffies of this process)."""
@@ -440,7 +423,7 @@ def main(argv=None):
     import torch
     info = machine.describe(include_torch=True)  # the record every benchmark keeps
     print(machine.summary_line(info))
-    rates = [machine_rate()]
+    rates = [machine.machine_rate()]
     print(f"machine: NumPy float32 {rates[0]['n']}^2 products {rates[0]['median_gflops']:.0f} GFLOP/s "
           f"(median; best {rates[0]['best_gflops']:.0f})")
     rows = []
@@ -476,7 +459,7 @@ def main(argv=None):
             print("      fwd+bwd by plan (median ms, ratio to torch): " + ", ".join(
                 f"{n} {p[n]['median_ms']:.2f} ({p[n]['ratio']:.2f})" + ("" if p[n]["ran"] == n else f" [ran {p[n]['ran']}]")
                 for n in ("columns", "taps", "subpixel-taps", "winograd")) + f"; torch {p['torch_median_ms']:.2f}")
-    rates.append(machine_rate())
+    rates.append(machine.machine_rate())
     rate = max(r["median_gflops"] for r in rates)
     print(f"machine, after: {rates[1]['median_gflops']:.0f} GFLOP/s; reference rate {rate:.0f} GFLOP/s")
     for row in rows:  # the GEMM rate of each fwd+bwd: its GEMMs' FLOPs over minigan's time

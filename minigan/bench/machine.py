@@ -184,6 +184,30 @@ def git_description() -> dict | None:
         return None
 
 
+def _product_seconds(product, a, b, out, samples):
+    """The times of ``samples`` calls of ``product(a, b, out=out)``, after one untimed call."""
+    product(a, b, out=out)
+    times = []
+    for _ in range(samples):
+        t0 = time.perf_counter()
+        product(a, b, out=out)
+        times.append(time.perf_counter() - t0)
+    return sorted(times)
+
+
+def machine_rate(n: int = 4096, samples: int = 3) -> dict:
+    """NumPy's float32 rate on large square products (GFLOP/s): the median and the best of
+    ``samples`` products of two n x n matrices, the reference for a GEMM's share of the
+    machine (benchmarks/bench_conv.py)."""
+    import numpy as np
+    rng = np.random.default_rng(0)
+    a, b = rng.standard_normal((2, n, n), dtype=np.float32)
+    times = _product_seconds(np.dot, a, b, np.empty((n, n), dtype=np.float32), samples)
+    flop = 2.0 * n ** 3
+    return {"n": n, "median_gflops": flop / times[len(times) // 2] / 1e9,
+            "best_gflops": flop / times[0] / 1e9}
+
+
 def blas_probe(samples: int = 7) -> dict:
     """How fast this machine runs many small products right now: the median time of one
     stacked product of 256 (100 x 64) @ (64 x 256) float32 matrices (the shape of the
@@ -196,14 +220,7 @@ def blas_probe(samples: int = 7) -> dict:
     rng = np.random.default_rng(0)
     a = rng.standard_normal((100, 64), dtype=np.float32)
     b = rng.standard_normal((256, 64, 256), dtype=np.float32)
-    out = np.empty((256, 100, 256), dtype=np.float32)
-    np.matmul(a, b, out=out)
-    times = []
-    for _ in range(samples):
-        t0 = time.perf_counter()
-        np.matmul(a, b, out=out)
-        times.append(time.perf_counter() - t0)
-    times.sort()
+    times = _product_seconds(np.matmul, a, b, np.empty((256, 100, 256), dtype=np.float32), samples)
     return {"ms": round(1e3 * times[len(times) // 2], 3),
             "what": "median of one np.matmul of (100, 64) by (256, 64, 256) float32"}
 
