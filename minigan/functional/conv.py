@@ -427,11 +427,11 @@ class SubPixelTapsPlan:
         Wt = xp.permute_dims(xp.reshape(W, (OC, C, RH, S, RW, T)), (0, 2, 4, 3, 5, 1))
         Wt = xp.reshape(Wt, (OC * RH * RW, S * T * C))
         self.inner = TapsPlan.from_rows(xp, self.inner_g, Wt, (OC, S * T * C, RH, RW))
-        self.split = [(p, q, *self._phase_slices(p, g.PT, g.H, S), *self._phase_slices(q, g.PL, g.W, T))
+        self.split = [(p, q, *self._phase_in_image(p, g.PT, g.H, S), *self._phase_in_image(q, g.PL, g.W, T))
                       for p in range(S) for q in range(T)]
 
     @staticmethod
-    def _phase_slices(p, pad, size, stride):
+    def _phase_in_image(p, pad, size, stride):
         """Phase p's row i is padded row stride*i + p, image row stride*i + p - pad: the
         slice of the phase's rows that lie in the image, and the image rows they are."""
         first = max(0, -(-(pad - p) // stride))  # the first phase row inside the image
