@@ -13,7 +13,7 @@ Making it cheap at batch 1
 --------------------------
 The book trains on one sample per step, so Adam is most of a step (BASELINES.md section 4:
 1.1 ms of 1.77 ms). It is memory-bound: its cost is the number of passes over
-parameter-sized arrays, plus about a microsecond of Python per array call. Three choices:
+parameter-sized arrays, plus about a microsecond of Python per array call. Four choices:
 
 1. **Discounted sums instead of averages.** minigan keeps ``exp_sum = exp_avg / (1 - beta1)``
    and ``exp_sum_sq = exp_avg_sq / (1 - beta2)``. Their updates have no factor on the gradient::
