@@ -68,6 +68,20 @@ def test_sigmoid_extreme_logits_large_array(dtype):
     check(lambda F, x: F.sigmoid(x), x, dtype=dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("slope", [None, 0.2])
+def test_relu_gradient_at_zero_large_array(dtype, slope):
+    # above 4096 elements the NumPy backward multiplies by a 0/1 mask made in place; at exactly
+    # 0 (and -0) the gradient is PyTorch's: 0 for ReLU, the slope for LeakyReLU
+    x = np.resize([-2.0, -0.0, 0.0, 1e-30, -1e-30, 3.0, -1e4], 5000)
+
+    def fn(F, x):
+        act = F.nn.functional.relu if slope is None else (
+            lambda v: F.nn.functional.leaky_relu(v, slope))
+        return act(x) * F.tensor(np.linspace(-1, 1, 5000), dtype=x.dtype)
+    check(fn, x, dtype=dtype)
+
+
 # ============================================================================== BCE
 TARGETS = np.array([0.0, 1.0, 0.5])
 
