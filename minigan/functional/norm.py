@@ -225,8 +225,8 @@ class BatchNorm(Function):
                 inv_m = 1.0 / (self.batch * self.spatial)
                 gx = x_hat * (sum_gy_xhat * inv_m)
                 gx += sum_gy * inv_m
-                gx = gy - gx
-                gx *= scale
+                gx -= gy  # -(gy - gx) in place, exactly: no third array of x's size
+                gx *= -scale
             else:
                 gx = gy * scale
             grads[0] = gx
