@@ -150,6 +150,28 @@ def test_measure_ab_alternates_rounds_and_flips_the_order():
     assert timed == ["a", "b", "b", "a", "a", "b", "b", "a"]
 
 
+def test_measure_ab_measures_a_round_again_after_a_slow_phase():
+    """A probe over phase_limit x the fastest one seen marks the round slow: it is measured
+    again, and a round that stays slow through every attempt is counted as kept slow."""
+    from minigan.bench.timing import Case
+    cases = [Case("a", lambda: None), Case("b", lambda: None)]
+    # before/after each attempt (only the probe decides here): round 1 quiet; round 2 slow after its first attempt (12 ms
+    # > 1.4 x 5), quiet on its second
+    readings = iter([5.0, 5.0, 5.0, 12.0, 5.0, 5.0])
+    res, info = training.measure_ab(cases, repeats=2, min_block_s=1e-9, settle_s=0.0, wait_quiet=False,
+                                    max_round_retries=2, phase_probe=lambda: next(readings),
+                                    foreign_limit=float("inf"))  # other processes: no retries
+    assert info["rounds_retried"] == 1 and info["slow_phase_rounds_kept"] == 0
+    assert info["phase_probe_ms"] == [5.0, 5.0, 5.0, 12.0, 5.0, 5.0]
+    # a probe that stays slow: no retries allowed, the round is kept and counted
+    readings = iter([5.0, 5.0, 20.0, 20.0])
+    res, info = training.measure_ab(cases, repeats=2, min_block_s=1e-9, settle_s=0.0, wait_quiet=False,
+                                    quiet_timeout_s=0.0, max_round_retries=0,
+                                    phase_probe=lambda: next(readings))
+    assert info["rounds_retried"] == 0 and info["slow_phase_rounds_kept"] == 1
+    assert info["phase_probe_fastest_ms"] == 5.0
+
+
 # ----------------------------------------------------------------------------- parity
 def _recording(fn, log):
     def loss_function(outputs, targets):
