@@ -16,7 +16,10 @@ execute (Winograd's are fewer than the convolution's), and the bytes its offset 
 (im2col + col2im for columns, or their counterparts: the tap gather/spread, the
 sub-pixel split, Winograd's tiles). The machine's large-matrix float32 rate
 (NumPy, square products of 4096) is measured in the same run, before and after the layers,
-and every GEMM rate is also given as a share of it.
+and every GEMM rate is also given as a share of it. Every sample is taken while the BLAS probe
+reads quiet (``minigan.bench.machine.PhaseWatch``: these shared VMs have slow phases in which
+two-thread BLAS loses 40 % and the GEMM shares would say more about the VM than about the
+plans); the JSON keeps the probe's readings (``slow_phases``).
 
 ``--profile`` also times minigan's pieces per layer, for the plan it picks (im2col, the
 three GEMMs and col2im for "columns"; the GEMMs and the tap gather/spread for "taps"; the
@@ -156,12 +159,22 @@ def timed_block(fn, calls):
     return (time.perf_counter() - t0) / calls
 
 
+# The slow-phase check (minigan.bench.machine.PhaseWatch): every sample is taken, or taken
+# again, while the BLAS probe reads quiet. main() sets it; None measures without it.
+PHASE = None
+
+
+def _quiet(fn):
+    return fn() if PHASE is None else PHASE.run(fn)
+
+
 def compare(fns, samples, min_block=0.05, settle=0.1):
     """Interleave the functions sample by sample; returns per-function lists of seconds/call.
 
     Before each block we sleep ``settle`` seconds: after a call, OpenBLAS's and OpenMP's
     worker threads spin for a while, and if the other library started at once the two
-    thread pools would fight over the cores (BASELINES.md, "Method and noise")."""
+    thread pools would fight over the cores (BASELINES.md, "Method and noise"). A sample
+    (one block of each function) taken in a slow phase of the VM is taken again (``PHASE``)."""
     calls = []
     for fn in fns:  # warm up, then size the blocks so that each lasts >= min_block
         for _ in range(3):
@@ -171,11 +184,18 @@ def compare(fns, samples, min_block=0.05, settle=0.1):
     times = [[] for _ in fns]
     loads = []
     for s in range(samples):
-        order = range(len(fns)) if s % 2 == 0 else reversed(range(len(fns)))
-        with ForeignLoad() as load:  # (the sleeps count as idle time, not as others' load)
-            for k in order:
-                time.sleep(settle)
-                times[k].append(timed_block(fns[k], calls[k]))
+        order = list(range(len(fns)) if s % 2 == 0 else reversed(range(len(fns))))
+
+        def one_sample():
+            block = {}
+            with ForeignLoad() as load:  # (the sleeps count as idle time, not as others' load)
+                for k in order:
+                    time.sleep(settle)
+                    block[k] = timed_block(fns[k], calls[k])
+            return block, load
+        block, load = _quiet(one_sample)
+        for k, t in block.items():
+            times[k].append(t)
         loads.append(load)
     return times, loads
 
@@ -369,7 +389,7 @@ def profile_layer(spec, samples, rate):
     gemm_flop = C.plan_costs(plan, 1, 4)["gemm_flop"] / 3  # one of the three products
     for label, fn in parts.items():
         fn()
-        ts = [timed_block(fn, 1) for _ in range(samples)]
+        ts = [_quiet(lambda: timed_block(fn, 1)) for _ in range(samples)]
         out[label] = {"min_ms": 1e3 * min(ts), "median_ms": 1e3 * statistics.median(ts)}
         if label.startswith("gemm"):  # the rate of the median, and its share of the machine's
             out[label]["gflops"] = gemm_flop / statistics.median(ts) / 1e9
@@ -419,11 +439,13 @@ def main(argv=None):
     ap.add_argument("--no-save", action="store_true")
     args = ap.parse_args(argv)
     samples = 3 if args.quick else args.samples
+    global PHASE
+    PHASE = None if args.quick else machine.PhaseWatch(machine.quick_probe, 1.4, 30.0)
 
     import torch
     info = machine.describe(include_torch=True)  # the record every benchmark keeps
     print(machine.summary_line(info))
-    rates = [machine.machine_rate()]
+    rates = [_quiet(machine.machine_rate)]
     print(f"machine: NumPy float32 {rates[0]['n']}^2 products {rates[0]['median_gflops']:.0f} GFLOP/s "
           f"(median; best {rates[0]['best_gflops']:.0f})")
     rows = []
@@ -459,9 +481,12 @@ def main(argv=None):
             print("      fwd+bwd by plan (median ms, ratio to torch): " + ", ".join(
                 f"{n} {p[n]['median_ms']:.2f} ({p[n]['ratio']:.2f})" + ("" if p[n]["ran"] == n else f" [ran {p[n]['ran']}]")
                 for n in ("columns", "taps", "subpixel-taps", "winograd")) + f"; torch {p['torch_median_ms']:.2f}")
-    rates.append(machine.machine_rate())
+    rates.append(_quiet(machine.machine_rate))
     rate = max(r["median_gflops"] for r in rates)
     print(f"machine, after: {rates[1]['median_gflops']:.0f} GFLOP/s; reference rate {rate:.0f} GFLOP/s")
+    if PHASE is not None:
+        print(f"slow phases of the VM (BLAS probe over 1.4x its fastest, {PHASE.fastest:.1f} ms): "
+              f"waited {PHASE.waited_s:.0f} s, {PHASE.slow_kept} measurements kept although slow")
     for row in rows:  # the GEMM rate of each fwd+bwd: its GEMMs' FLOPs over minigan's time
         c = row["per_forward_backward"]
         c["gemm_gflops_over_layer_time"] = c["gemm_gflop"] / (row["forward_backward"]["minigan"]["median_ms"] / 1e3)
@@ -486,7 +511,7 @@ def main(argv=None):
                         "ratio = minigan median / torch median; float32",
               "date": time.strftime("%Y-%m-%d %H:%M:%S"), "machine": info, "samples": samples,
               "machine_matmul_float32": rates, "reference_rate_gflops": rate,
-              "load_average": os.getloadavg(),
+              "load_average": os.getloadavg(), "slow_phases": {} if PHASE is None else PHASE.info(),
               "layers": rows, "totals_of_listed_layers": totals, "target_ratio": 1.0}
     if not args.no_save:
         os.makedirs(args.out, exist_ok=True)

@@ -244,3 +244,34 @@ def test_machine_records_which_openblas_kernels_ran():
     m["numpy"]["openblas_env"] = {}
     line = machine.summary_line(m)
     assert "(Haswell kernels)" in line and "forced" not in line
+
+
+# ----------------------------------------------------------------------------- slow phases
+def test_phase_watch_measures_again_after_a_slow_phase():
+    """A probe reading over limit x the fastest seen marks the measurement slow: it is taken
+    again; one that stays slow through every attempt is kept and counted."""
+    calls = []
+    readings = iter([5.0, 5.0, 5.0, 12.0, 5.0, 5.0])  # before/after: quiet; slow after; quiet
+    watch = machine.PhaseWatch(lambda: next(readings), 1.4, timeout_s=0.0)
+    assert watch.run(lambda: calls.append(1) or len(calls)) == 1
+    assert watch.run(lambda: calls.append(1) or len(calls)) == 3  # taken again: the last result
+    assert watch.slow_kept == 0 and watch.info()["phase_probe_ms"] == [5.0, 5.0, 5.0, 12.0, 5.0, 5.0]
+    readings = iter([5.0, 20.0])
+    watch = machine.PhaseWatch(lambda: next(readings), 1.4, timeout_s=0.0)
+    watch.run(lambda: None, retries=0)
+    assert watch.slow_kept == 1 and watch.fastest == 5.0
+    assert machine.PhaseWatch(None, 1.4, 0.0).check(wait=True) is False  # no probe: never slow
+
+
+def test_bench_conv_samples_go_through_the_phase_check(monkeypatch):
+    """benchmarks/bench_conv.py takes each interleaved sample under its PhaseWatch."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "bench_conv.py")
+    spec = importlib.util.spec_from_file_location("bench_conv_under_test", path)
+    bench_conv = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench_conv)
+    readings = []
+    monkeypatch.setattr(bench_conv, "PHASE", machine.PhaseWatch(lambda: readings.append(1) or 1.0, 1.4, 0.0))
+    times, loads = bench_conv.compare([lambda: None, lambda: None], samples=3, min_block=1e-6, settle=0.0)
+    assert [len(t) for t in times] == [3, 3] and len(loads) == 3
+    assert len(readings) == 6  # a probe before and after each of the three samples

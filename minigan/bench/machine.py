@@ -225,6 +225,64 @@ def blas_probe(samples: int = 7) -> dict:
             "what": "median of one np.matmul of (100, 64) by (256, 64, 256) float32"}
 
 
+def quick_probe() -> float:
+    """:func:`blas_probe` with three samples (about 30 ms on Zen 4), in ms."""
+    return blas_probe(samples=3)["ms"]
+
+
+class PhaseWatch:
+    """Is this shared VM in a slow phase? (See :func:`blas_probe`.) ``probe`` returns a time
+    in ms (:func:`quick_probe`); a reading over ``limit`` times the fastest seen is slow.
+    Used by ``bench train`` (:func:`minigan.bench.training.measure_ab`, per round) and
+    ``benchmarks/bench_conv.py`` (per sample): a measurement taken in a slow phase is taken
+    again once the probe reads quiet. Keeps every reading, and counts the measurements
+    kept although slow (every attempt at them was)."""
+
+    def __init__(self, probe, limit, timeout_s):
+        self.probe, self.limit, self.timeout_s = probe, limit, timeout_s
+        self.fastest, self.probes, self.slow_kept, self.waited_s = None, [], 0, 0.0
+
+    def _read(self):
+        ms = self.probe()
+        self.probes.append(round(ms, 3))
+        self.fastest = ms if self.fastest is None else min(self.fastest, ms)
+        return ms > self.limit * self.fastest
+
+    def check(self, wait):
+        """Is the machine in a slow phase? With ``wait``, first wait (up to the timeout)
+        for the probe to read quiet again."""
+        if self.probe is None:
+            return False
+        slow = self._read()
+        t0 = time.perf_counter()
+        while wait and slow and time.perf_counter() - t0 < self.timeout_s:
+            time.sleep(1.0)
+            slow = self._read()
+        self.waited_s += time.perf_counter() - t0
+        return slow
+
+    def kept(self, slow):
+        self.slow_kept += bool(slow)
+
+    def info(self):
+        if self.probe is None:
+            return {}
+        return {"phase_probe_ms": self.probes, "phase_probe_fastest_ms": self.fastest,
+                "slow_phase_rounds_kept": self.slow_kept, "slow_phase_wait_s": round(self.waited_s, 1)}
+
+    def run(self, fn, retries=2):
+        """``fn()`` taken in a quiet phase: wait for one, call, and call again (up to
+        ``retries`` times) if the phase turned slow meanwhile. Returns the last result."""
+        for _ in range(retries + 1):
+            self.check(wait=True)
+            result = fn()
+            slow = self.check(wait=False)
+            if not slow:
+                break
+        self.kept(slow)
+        return result
+
+
 def describe(include_torch: bool = True) -> dict:
     """The machine and software as a JSON-ready dict."""
     from .. import __version__

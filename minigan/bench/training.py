@@ -311,7 +311,7 @@ def measure_ab(cases, *, repeats=7, min_block_s=0.25, settle_s=0.2, wait_quiet=T
         plans.append((c, [c.arg_sets[i % len(c.arg_sets)] for i in range(n)]))
     samples = {c.name: [] for c in cases}
     foreign_seen, retried = [], 0
-    phase = _PhaseWatch(phase_probe, phase_limit, quiet_timeout_s)
+    phase = machine_mod.PhaseWatch(phase_probe, phase_limit, quiet_timeout_s)
     for r in range(repeats):
         order = plans if r % 2 == 0 else plans[::-1]
         best = None
@@ -348,43 +348,6 @@ def measure_ab(cases, *, repeats=7, min_block_s=0.25, settle_s=0.2, wait_quiet=T
                     "foreign_busy_rounds": foreign_seen, **phase.info()}
 
 
-class _PhaseWatch:
-    """The slow-phase check of :func:`measure_ab`: probe times, the fastest seen, and how
-    many kept rounds still ran in a slow phase (every attempt at them did)."""
-
-    def __init__(self, probe, limit, timeout_s):
-        self.probe, self.limit, self.timeout_s = probe, limit, timeout_s
-        self.fastest, self.probes, self.slow_kept, self.waited_s = None, [], 0, 0.0
-
-    def _read(self):
-        ms = self.probe()
-        self.probes.append(round(ms, 3))
-        self.fastest = ms if self.fastest is None else min(self.fastest, ms)
-        return ms > self.limit * self.fastest
-
-    def check(self, wait):
-        """Is the machine in a slow phase? With ``wait``, first wait (up to the timeout)
-        for the probe to read quiet again."""
-        if self.probe is None:
-            return False
-        slow = self._read()
-        t0 = time.perf_counter()
-        while wait and slow and time.perf_counter() - t0 < self.timeout_s:
-            time.sleep(1.0)
-            slow = self._read()
-        self.waited_s += time.perf_counter() - t0
-        return slow
-
-    def kept(self, slow):
-        self.slow_kept += bool(slow)
-
-    def info(self):
-        if self.probe is None:
-            return {}
-        return {"phase_probe_ms": self.probes, "phase_probe_fastest_ms": self.fastest,
-                "slow_phase_rounds_kept": self.slow_kept, "slow_phase_wait_s": round(self.waited_s, 1)}
-
-
 def measure_workload(wl: Workload, device: str, settings: dict, available: dict) -> dict:
     """Time ``wl`` on ``device`` in every usable framework, blocks alternating. One result row."""
     row = {"workload": wl.name, "title": wl.title, "book_section": wl.section, "device": device,
@@ -410,7 +373,7 @@ def measure_workload(wl: Workload, device: str, settings: dict, available: dict)
                            settle_s=settings["settle_s"],
                            wait_quiet=settings["wait_quiet"], quiet_timeout_s=settings["quiet_timeout_s"],
                            max_round_retries=settings["max_retries_slow" if wl.slow else "max_retries"],
-                           phase_probe=_quick_probe if settings["phase_probe"] and device == "cpu" else None)
+                           phase_probe=machine_mod.quick_probe if settings["phase_probe"] and device == "cpu" else None)
     row["foreign_busy"] = info["foreign_busy_max"]
     row["rounds_retried"] = info["rounds_retried"]
     for key in ("phase_probe_fastest_ms", "slow_phase_rounds_kept", "slow_phase_wait_s"):
@@ -434,11 +397,6 @@ def measure_workload(wl: Workload, device: str, settings: dict, available: dict)
         row["ratio_pairs"] = {"median": statistics.median(pairs), "min": min(pairs), "max": max(pairs)}
         row["met"] = None if wl.target is None else row["ratio"] <= wl.target
     return row
-
-
-def _quick_probe():
-    """The BLAS probe with three samples (about 30 ms on Zen 4): measure_ab's phase check."""
-    return machine_mod.blas_probe(samples=3)["ms"]
 
 
 def settings_from(args) -> dict:
