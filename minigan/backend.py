@@ -257,7 +257,7 @@ def _numpy_namespace():
     def sigmoid(x):
         # expit is one call (best at batch 1) but ~2.6x slower per element than
         # 1 / (1 + e^-x) done in place; e^-x overflowing to inf gives the right 0.
-        if x.size <= 4096:
+        if x.size <= 4096 or x.dtype.kind != "f":  # (integers: a float result, not in place)
             return small_sigmoid(x)
         # Four passes in one array. 1 / y is a division: NumPy runs divide with AVX2 but
         # reciprocal only with its baseline 128-bit loop; with the in-place exp, 38 instead of

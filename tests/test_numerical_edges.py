@@ -68,6 +68,13 @@ def test_sigmoid_extreme_logits_large_array(dtype):
     check(lambda F, x: F.sigmoid(x), x, dtype=dtype)
 
 
+def test_sigmoid_of_a_large_integer_array():
+    # the in-place NumPy path (over 4096 elements) is for floats; integers get a float result
+    x = np.arange(-2500, 2500) // 50  # 5000 integers from -50 to 49
+    y = minigan.sigmoid(minigan.tensor(x)).numpy()
+    assert y.dtype.kind == "f" and np.allclose(y, 1 / (1 + np.exp(-x.astype(np.float64))))
+
+
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("slope", [None, 0.2])
 def test_relu_gradient_at_zero_large_array(dtype, slope):
