@@ -275,3 +275,18 @@ def test_bench_conv_samples_go_through_the_phase_check(monkeypatch):
     times, loads = bench_conv.compare([lambda: None, lambda: None], samples=3, min_block=1e-6, settle=0.0)
     assert [len(t) for t in times] == [3, 3] and len(loads) == 3
     assert len(readings) == 6  # a probe before and after each of the three samples
+
+
+def test_bench_linear_orientation_quick(tmp_path):
+    """benchmarks/bench_linear_orientation.py runs and writes its JSON; the two orientations of
+    a Linear product agree to float32 rounding (bit for bit only with some BLAS kernels)."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "bench_linear_orientation.py")
+    spec = importlib.util.spec_from_file_location("bench_linear_orientation_under_test", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    result = bench.main(["--quick", "--batches", "2", "64", "--out", str(tmp_path)])
+    rows = json.load(open(tmp_path / "linear_orientation.json"))["rows"]
+    assert len(rows) == len(result["rows"]) == 2 * len(bench.LAYERS)
+    assert all(isinstance(r["same_bits"], bool) and r["max_relative_difference"] < 1e-5 for r in rows)
+    assert all(set(r["us"]) == {"usual", "other way", "other + copy", "add C+C", "add C+F"} for r in rows)
