@@ -290,3 +290,16 @@ def test_bench_linear_orientation_quick(tmp_path):
     assert len(rows) == len(result["rows"]) == 2 * len(bench.LAYERS)
     assert all(isinstance(r["same_bits"], bool) and r["max_relative_difference"] < 1e-5 for r in rows)
     assert all(set(r["us"]) == {"usual", "other way", "other + copy", "add C+C", "add C+F"} for r in rows)
+
+
+def test_bench_vm_phases_quick(tmp_path):
+    """benchmarks/bench_vm_phases.py samples the probe, the two-/one-thread products (the
+    one-thread one in a worker process) and a Python loop, and writes its JSON."""
+    result = subprocess.run([sys.executable, os.path.join(os.path.dirname(__file__), "..", "benchmarks",
+                                                          "bench_vm_phases.py"),
+                             "--seconds", "0.5", "--interval", "0.1", "--out", str(tmp_path)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    samples = json.load(open(tmp_path / "vm_phases.json"))["samples"]
+    assert samples and all(min(s["probe_ms"], s["product_2_threads_ms"], s["product_1_thread_ms"],
+                               s["python_loop_ms"]) > 0 for s in samples)
