@@ -30,7 +30,6 @@ while the BLAS probe reads quiet (``minigan.bench.machine.PhaseWatch``). Writes
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 
@@ -40,6 +39,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # this checkout's minigan
 
 from minigan.bench import machine  # noqa: E402
+from minigan.bench.output import out_paths, write_json  # noqa: E402
 from minigan.bench.timing import Case, measure_interleaved  # noqa: E402
 
 LAYERS = [(784, 200), (200, 784), (100, 200)]  # the improved MNIST GAN's (BOOK_SPEC 4.08)
@@ -95,11 +95,7 @@ def main(argv=None):
               "machine": info, "settings": {"batches": args.batches, "quick": args.quick},
               "slow_phases": phase.info(), "rows": rows}
     if not args.no_save:
-        os.makedirs(args.out, exist_ok=True)
-        path = os.path.join(args.out, "linear_orientation.json")
-        with open(path, "w") as f:
-            json.dump(result, f, indent=1)
-        print(f"wrote {path}")
+        print("wrote " + write_json(result, out_paths(args.out, "linear_orientation")["json"]))
     return result
 
 

@@ -21,7 +21,6 @@ measurements with the probe (``minigan.bench.machine.PhaseWatch``). Writes
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -60,6 +59,7 @@ def main(argv=None):
     import numpy as np
 
     from minigan.bench import machine
+    from minigan.bench.output import out_paths, write_json
     info = machine.describe(include_torch=False)
     print(machine.summary_line(info))
     env = dict(os.environ, OPENBLAS_NUM_THREADS="1")
@@ -92,11 +92,7 @@ def main(argv=None):
                            "a Python loop, sampled in time", "machine": info,
               "settings": {"seconds": args.seconds, "interval_s": args.interval}, "samples": samples}
     if not args.no_save:
-        os.makedirs(args.out, exist_ok=True)
-        path = os.path.join(args.out, "vm_phases.json")
-        with open(path, "w") as f:
-            json.dump(result, f, indent=1)
-        print(f"wrote {path}")
+        print("wrote " + write_json(result, out_paths(args.out, "vm_phases")["json"]))
     return result
 
 
