@@ -11,6 +11,7 @@ import math
 
 from ..array_ops import normalize_dims
 from ..autograd import Function
+from .arithmetic import as_floating
 
 
 class Sigmoid(Function):
@@ -142,11 +143,11 @@ class LogSoftmax(Function):
 
 
 def sigmoid(input):
-    return Sigmoid()(input)
+    return Sigmoid()(as_floating(input))
 
 
 def tanh(input):
-    return Tanh()(input)
+    return Tanh()(as_floating(input))
 
 
 def relu(input, inplace=False):

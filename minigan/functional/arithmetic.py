@@ -90,6 +90,14 @@ def _binary(a, b, op, TensorFn, ScalarFn, RScalarFn):
     return TensorFn()(a, b)
 
 
+def as_floating(t):
+    """An integer or bool tensor becomes the default float dtype before a float function
+    (exp, log, sqrt, erf, sigmoid, tanh), as in PyTorch (NumPy would give float64)."""
+    if isinstance(t, Tensor) and t.dtype not in B.FLOAT_DTYPES:
+        return to_dtype(t, B.get_default_dtype())
+    return t
+
+
 def _floating_for(t, c, op):
     """An integer tensor meeting a Python float (or dividing) becomes the default float dtype,
     as in PyTorch (NumPy would give float64)."""
@@ -565,15 +573,15 @@ class Where(Function):
 
 
 def exp(input):
-    return Exp()(input)
+    return Exp()(as_floating(input))
 
 
 def log(input):
-    return Log()(input)
+    return Log()(as_floating(input))
 
 
 def sqrt(input):
-    return Sqrt()(input)
+    return Sqrt()(as_floating(input))
 
 
 def abs(input):  # noqa: A001 - PyTorch's name
@@ -585,7 +593,7 @@ def sign(input):
 
 
 def erf(input):
-    return Erf()(input)
+    return Erf()(as_floating(input))
 
 
 def square(input):

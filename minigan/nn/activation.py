@@ -11,6 +11,7 @@ from __future__ import annotations
 import warnings
 
 from ..functional import activation as A
+from ..functional.arithmetic import as_floating  # integers -> the default float dtype
 from .module import Module
 
 __all__ = ["Sigmoid", "Tanh", "ReLU", "LeakyReLU", "GELU", "Softmax", "LogSoftmax"]
@@ -20,12 +21,12 @@ class Sigmoid(Module):
     """1 / (1 + e^-x) (book section 1.2: the output layer of every network)."""
 
     def forward(self, input):
-        return A.Sigmoid()(input)
+        return A.Sigmoid()(as_floating(input))
 
 
 class Tanh(Module):
     def forward(self, input):
-        return A.Tanh()(input)
+        return A.Tanh()(as_floating(input))
 
 
 class ReLU(Module):
