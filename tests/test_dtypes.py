@@ -99,7 +99,7 @@ def test_sized_float32_and_float64_give_float64_as_torch():
     # float functions of integers and bools: the default float dtype (NumPy would give float64)
     lambda F, i, b: F.exp(i), lambda F, i, b: F.log(i), lambda F, i, b: F.sqrt(i), lambda F, i, b: F.erf(i),
     lambda F, i, b: F.tanh(i), lambda F, i, b: F.sigmoid(i), lambda F, i, b: F.sigmoid(b),
-    lambda F, i, b: i.exp(), lambda F, i, b: F.nn.Sigmoid()(i), lambda F, i, b: F.nn.Tanh()(i),
+    lambda F, i, b: i.exp(), lambda F, i, b: i.sigmoid(), lambda F, i, b: i.tanh(),
 ])
 def test_integer_promotion_as_torch(expr, device):
     """Integer (and bool) tensors with numbers and float tensors: PyTorch's result dtypes."""
