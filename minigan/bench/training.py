@@ -293,7 +293,7 @@ def measure_ab(cases, *, repeats=7, min_block_s=0.25, settle_s=0.2, wait_quiet=T
       neither framework pays that.
     * **The order flips every round**, so neither framework always runs right after the other.
     * **Slow phases of the VM** (``phase_probe``, optional: a callable returning a time in ms,
-      such as :func:`minigan.bench.machine.blas_probe`). On these shared VMs the second CPU
+      such as :func:`minigan.bench.machine.quick_probe`). On these shared VMs the second CPU
       is sometimes slow for tens of seconds while /proc/stat shows nothing: one-thread NumPy
       and Python run at their usual speed, but two-thread BLAS products lose 40 % and the
       probe (many small products) takes twice its time (Zen 4, measured every 2 s for 75 s:
