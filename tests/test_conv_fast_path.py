@@ -126,6 +126,31 @@ def test_sub_pixel_plans_on_the_strict_device(kind, fast):
         assert_same(out, ref, 1e-9, 1e-11, f"strict {fast}, {kind} {kwargs}")
 
 
+def test_winograd_results_come_back_channels_first(monkeypatch):
+    """The Winograd plan adds its tiles back channels last, then copies the image channels
+    first in blocks of rows (``conv_winograd.channels_first``): a block of a few bytes makes
+    every row its own block, so each block boundary is crossed. The input gradient of conv2d
+    and the output of conv_transpose2d must be C-ordered (N, C, H, W) arrays - an elementwise
+    op between them and a channels-first activation ran 10-20x slower - and equal the
+    reference's numbers."""
+    monkeypatch.setattr(conv_winograd, "_TRANSPOSE_BLOCK_BYTES", 1)
+    rng = np.random.default_rng(23)
+    for kind in ("conv2d", "conv_transpose2d"):
+        for i in range(8):
+            arrays, kwargs = random_case(rng, kind, "winograd")
+            used, out = run(kind, arrays, kwargs, "winograd", gy_seed=i)
+            assert used == "winograd"
+            _, ref = run(kind, arrays, kwargs, "columns", gy_seed=i)
+            assert_same(out, ref, 1e-9, 1e-11, f"winograd, row blocks, {kind} {kwargs}")
+            untiled = out[1] if kind == "conv2d" else out[0]  # what untiles made
+            assert untiled.flags.c_contiguous, (kind, kwargs, untiled.strides)
+    img = np.arange(2 * 5 * 3 * 4, dtype=np.float32).reshape(2, 5, 3, 4)  # (N, H, W, C)
+    xp = minigan.backend.get_backend("cpu").xp
+    first = conv_winograd.channels_first(xp, img[:, 1:4, :, :])  # a cropped view, as untiles has
+    np.testing.assert_array_equal(first, np.transpose(img[:, 1:4], (0, 3, 1, 2)))
+    assert first.flags.c_contiguous
+
+
 @pytest.mark.parametrize("fast", ["winograd", "subpixel-taps"])
 def test_ineligible_geometry_falls_back_to_the_reference(fast):
     """Forcing a sub-pixel plan where it does not apply (dilation, kernel not a multiple of
