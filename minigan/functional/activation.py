@@ -65,9 +65,13 @@ class LeakyReLU(Function):
         self.slope = negative_slope
 
     def forward(self, x):
-        if 0.0 <= self.slope <= 1.0:
-            return self.xp.maximum(x, x * self.slope)  # the same values, without a select
-        return self.xp.where(x > 0, x, x * self.slope)
+        xp = self.xp
+        if 0.0 <= self.slope <= 1.0:  # the same values as the select below, without it
+            y = x * self.slope
+            if x.size >= _MASK_ARITHMETIC_FROM and xp.name != "array_api_strict":
+                return xp.maximum(x, y, out=y)  # into y: 0.33 -> 0.25 ms at (1, 256, 61, 61)
+            return xp.maximum(x, y)
+        return xp.where(x > 0, x, x * self.slope)
 
     def backward(self, F, gy):
         x, slope = self.input(F, 0), self.slope
