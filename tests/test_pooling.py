@@ -178,6 +178,28 @@ def test_an_infinite_upstream_gradient_reaches_only_the_maximum():
     np.testing.assert_array_equal(x.grad.numpy()[0, 0], [[0, 0], [0, math.inf]])
 
 
+@pytest.mark.parametrize("pool", ["max", "avg"])
+def test_the_gradient_comes_back_in_the_input_layout(pool):
+    """A convolution's output at batch > 1 is (C, N, H, W) in memory; the pool's gradient is
+    made in that layout (NumPy), so the activation before it meets it in its own layout in
+    backward. Values against PyTorch; padded pools keep the plain (N, C, H, W) image."""
+    rng = np.random.default_rng(5)
+    a = rng.standard_normal((6, 4, 10, 12))  # (C, N, H, W)
+    gy = rng.standard_normal((4, 6, 5, 6))
+    for padding in (0, 1):
+        x = minigan.from_numpy(a.transpose(1, 0, 2, 3)).requires_grad_()  # (N, C, H, W) view
+        tx = torch.tensor(a).permute(1, 0, 2, 3).detach().requires_grad_()
+        fn, tfn = (F.max_pool2d, torch.nn.functional.max_pool2d) if pool == "max" else \
+            (F.avg_pool2d, torch.nn.functional.avg_pool2d)
+        y, ty = fn(x, 2, 2, padding), tfn(tx, 2, 2, padding)
+        g = gy if padding == 0 else rng.standard_normal(tuple(y.shape))
+        y.backward(minigan.tensor(g))
+        ty.backward(torch.tensor(g))
+        np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-12, atol=1e-12)
+        if padding == 0:
+            assert x.grad.numpy().strides == x.detach().numpy().strides
+
+
 # ----------------------------------------------------------------------------- finite differences
 @pytest.mark.parametrize("device", DEVICES)
 def test_gradcheck_and_gradgradcheck(device):

@@ -80,12 +80,21 @@ def gather_windows(xp, x4, g, masks=None, scale=None):
     return y
 
 
-def spread_windows(xp, gy4, g, N, C, masks=None, scale=None):
+def spread_windows(xp, gy4, g, N, C, masks=None, scale=None, like=None):
     """The adjoint of :func:`gather_windows`: each window's (masked) value added back at the
-    pixels it read, into a zero image, then the padding cropped off."""
+    pixels it read, into a zero image, then the padding cropped off.
+
+    ``like`` (optional): the pooled input. Without padding the image is made in its memory
+    layout (``zeros_like``), so the gradient meets the input's other users - the activation
+    before the pool, in its backward - in their own layout: a convolution's output at batch
+    64 is (C, N, H, W) in memory, and LeakyReLU's backward between that and a (N, C, H, W)
+    gradient took 1.05 ms instead of ~0.3 at dcgan-mnist's (64, 32, 24, 24)."""
     if scale is not None:
         gy4 = gy4 * scale
-    img = xp.zeros((N, C, g.HP, g.WP), dtype=gy4.dtype)
+    if like is not None and not g.padded and like.dtype == gy4.dtype:
+        img = xp.zeros_like(like)
+    else:
+        img = xp.zeros((N, C, g.HP, g.WP), dtype=gy4.dtype)
     assign = not _overlapping(g)  # disjoint windows: nothing to add up
     select = _selector(xp, gy4, masks)
     for k, (r, c) in enumerate(_offsets(g)):
@@ -160,7 +169,7 @@ class WindowSum(Function):
     def backward(self, F, gy):
         shape = tuple(self.inputs[0].shape)
         if F.is_array_mode:
-            return _spread(self.xp, gy, self.g, shape, self.masks, self.scale)
+            return _spread(self.xp, gy, self.g, shape, self.masks, self.scale, like=self.inputs[0].data)
         return WindowSpread(self.g, shape, self.masks, self.scale)(gy)
 
 
@@ -179,10 +188,11 @@ class WindowSpread(Function):
                                                self.masks, self.scale), ggx.ndim)
 
 
-def _spread(xp, gy, g, in_shape, masks, scale):
+def _spread(xp, gy, g, in_shape, masks, scale, like=None):
     gy4 = _batched(xp, gy)
     N, C = (1, in_shape[0]) if len(in_shape) == 3 else in_shape[:2]
-    return _unbatched(xp, spread_windows(xp, gy4, g, N, C, masks, scale), len(in_shape))
+    like = None if like is None else _batched(xp, like)
+    return _unbatched(xp, spread_windows(xp, gy4, g, N, C, masks, scale, like), len(in_shape))
 
 
 class MaxPool2d(Function):
@@ -235,7 +245,7 @@ class MaxPool2d(Function):
             masks = first_max_masks(xp, _batched(xp, x.data), _batched(xp, y), self.g)
         shape = tuple(x.shape)
         if F.is_array_mode:
-            return _spread(xp, gy, self.g, shape, masks, None)
+            return _spread(xp, gy, self.g, shape, masks, None, like=x.data)
         return WindowSpread(self.g, shape, masks)(gy)  # linear in gy: exact double backward
 
 
