@@ -263,13 +263,19 @@ def test_phase_watch_measures_again_after_a_slow_phase():
     assert machine.PhaseWatch(None, 1.4, 0.0).check(wait=True) is False  # no probe: never slow
 
 
+def load_benchmark(name):
+    """A script of benchmarks/ as a module (they are scripts, not a package)."""
+    import importlib.util
+    path = os.path.join(os.path.dirname(__file__), "..", "benchmarks", f"{name}.py")
+    spec = importlib.util.spec_from_file_location(f"{name}_under_test", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
 def test_bench_conv_samples_go_through_the_phase_check(monkeypatch):
     """benchmarks/bench_conv.py takes each interleaved sample under its PhaseWatch."""
-    import importlib.util
-    path = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "bench_conv.py")
-    spec = importlib.util.spec_from_file_location("bench_conv_under_test", path)
-    bench_conv = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench_conv)
+    bench_conv = load_benchmark("bench_conv")
     readings = []
     monkeypatch.setattr(bench_conv, "PHASE", machine.PhaseWatch(lambda: readings.append(1) or 1.0, 1.4, 0.0))
     times, loads = bench_conv.compare([lambda: None, lambda: None], samples=3, min_block=1e-6, settle=0.0)
@@ -280,11 +286,7 @@ def test_bench_conv_samples_go_through_the_phase_check(monkeypatch):
 def test_bench_linear_orientation_quick(tmp_path):
     """benchmarks/bench_linear_orientation.py runs and writes its JSON; the two orientations of
     a Linear product agree to float32 rounding (bit for bit only with some BLAS kernels)."""
-    import importlib.util
-    path = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "bench_linear_orientation.py")
-    spec = importlib.util.spec_from_file_location("bench_linear_orientation_under_test", path)
-    bench = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(bench)
+    bench = load_benchmark("bench_linear_orientation")
     result = bench.main(["--quick", "--batches", "2", "64", "--out", str(tmp_path)])
     rows = json.load(open(tmp_path / "linear_orientation.json"))["rows"]
     assert len(rows) == len(result["rows"]) == 2 * len(bench.LAYERS)
@@ -303,3 +305,24 @@ def test_bench_vm_phases_quick(tmp_path):
     samples = json.load(open(tmp_path / "vm_phases.json"))["samples"]
     assert samples and all(min(s["probe_ms"], s["product_2_threads_ms"], s["product_1_thread_ms"],
                                s["python_loop_ms"]) > 0 for s in samples)
+
+
+@pytest.mark.parametrize("model, batch, convolutions", [("mnist-gan", 1, 0), ("dcgan-mnist", 2, 4)])
+def test_bench_layers_quick(tmp_path, model, batch, convolutions):
+    """benchmarks/bench_layers.py times every layer of G and D against PyTorch's (after
+    checking each layer gives PyTorch's numbers on its input) and writes its JSON: one row
+    per layer, the convolutions with the plan minigan chose."""
+    pytest.importorskip("torch")
+    bench = load_benchmark("bench_layers")
+    bench.main(["--model", model, "--batch", str(batch), "--quick", "--no-plot", "--out", str(tmp_path)])
+    result = json.load(open(tmp_path / f"layers_{model}.json"))
+    from minigan import registry
+    built = registry.get(model).build()
+    expected = sum(len(bench.layers_of(getattr(built, net).module)) for net in ("G", "D"))
+    rows = result["layers"]
+    assert len(rows) == expected and result["batch"] == batch
+    assert all(r[k]["minigan_ms"] > 0 and r[k]["torch_ms"] > 0 for r in rows for k in ("fwd", "fwd_bwd"))
+    assert sum(r["plan"] is not None for r in rows) == convolutions
+    if batch > 1:  # (the book's models take one unbatched sample)
+        assert all(r["input_shape"][0] == batch for r in rows)
+
