@@ -8,7 +8,7 @@ make the difference. The model comes from its one definition (:mod:`minigan.regi
 G and D are built on both frameworks, minigan's initial parameters copied into PyTorch's, in
 training mode as the loop runs them. The model's seeds (``--batch`` of them; the book's
 models take one) go through G, G's output through D, and each layer's input is kept. Then
-every layer alone is timed on its own input, in both frameworks:
+every layer alone is timed on (a C-ordered copy of) its own input, in both frameworks:
 
 * **fwd**: the layer's forward with no graph recorded;
 * **fwd+bwd**: forward, then backward of a fixed random upstream gradient, with the input
@@ -21,8 +21,9 @@ and OpenMP threads go to sleep, busy rounds and slow phases of the VM are measur
 the figure is the median over the rounds. In-place activations (``ReLU(True)``) run out of
 place in both, since every timed call needs its input intact. The columns also name the
 convolution plan minigan chose and the memory layout of minigan's output and input gradient
-(``NCHW``, ``CNHW``, ``NHWC``, ``strided``): NumPy runs an elementwise op between two layouts
-10-20x slower than within one, and a layout that differs from its neighbours' shows up here.
+(``NCHW``, ``CNHW``, ``NHWC``; `` view`` for a crop): NumPy runs an elementwise op between
+two layouts 10-20x slower than within one, and an output whose layout differs from what the
+next layer's gradient comes back in shows up here.
 
 A layer's time alone is not its time in the loop (its input is warm in cache here, and a
 layer's backward in the loop often skips the input gradient), so read the ratios and the
