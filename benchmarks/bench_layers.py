@@ -110,12 +110,13 @@ def layer_inputs(m_layers, t_layers, x, torch):
 
 def layout(a):
     """Memory order of an array, axes from the slowest to the fastest: NCHW / CNHW / NHWC for
-    4-D ones, C or F for 2-D ones; " view" when it does not fill its memory (a crop)."""
+    4-D ones, CHW / HWC for unbatched images, C or F for 2-D ones; " view" when it does not
+    fill its memory (a crop)."""
     if a is None or a.ndim < 2:
         return None
     order = tuple(int(i) for i in np.argsort([-s for s in a.strides], kind="stable"))
-    names = {(0, 1, 2, 3): "NCHW", (1, 0, 2, 3): "CNHW", (0, 2, 3, 1): "NHWC"} if a.ndim == 4 \
-        else {(0, 1): "C", (1, 0): "F"}
+    names = {(0, 1, 2, 3): "NCHW", (1, 0, 2, 3): "CNHW", (0, 2, 3, 1): "NHWC",
+             (0, 1, 2): "CHW", (1, 2, 0): "HWC", (0, 1): "C", (1, 0): "F"}
     name = names.get(order, "other")
     span = a.itemsize + sum((n - 1) * abs(s) for n, s in zip(a.shape, a.strides))
     return name if span == a.nbytes or name == "other" else name + " view"
