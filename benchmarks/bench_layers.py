@@ -147,7 +147,9 @@ def layer_cases(lm, lt, x, torch, seed):
         for p in m_params:
             p.grad = None
         gm_x.grad = None
-        lm(gm_x).backward(gym)
+        y = lm(gm_x)
+        y.backward(gym)
+        return y
 
     def t_fwd_bwd():
         for p in t_params:
@@ -155,10 +157,8 @@ def layer_cases(lm, lt, x, torch, seed):
         gt_x.grad = None
         lt(gt_x).backward(gyt)
 
-    m_fwd_bwd()  # the facts: plan, layouts
-    yg = lm(gm_x)
-    creator = yg.creator
-    plan = getattr(getattr(creator, "plan", None), "name", None)
+    yg = m_fwd_bwd()  # the facts: plan, layouts
+    plan = getattr(getattr(yg.creator, "plan", None), "name", None)
     facts = {"plan": plan, "output_layout": layout(yg.detach().numpy()),
              "input_grad_layout": layout(gm_x.grad.numpy() if gm_x.grad is not None else None),
              "output_shape": list(y.shape)}
