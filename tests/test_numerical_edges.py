@@ -142,6 +142,21 @@ def test_bce_on_exact_zero_and_one(dtype):
                        dtype=dtype)
 
 
+@pytest.mark.parametrize("dtype", DTYPES)
+def test_bce_gradient_floor_bit_for_bit(dtype):
+    # BCE's backward floors p (1 - p) at 1e-12 with a two-sided clip to [1e-12, 1] (NumPy 2.4
+    # runs a maximum against a scalar as a scalar loop): the same bits as the maximum, at the
+    # edges (0, 1, subnormal, the floor itself, 1/2) and on a large random array
+    edges = np.array([0.0, 1.0, 1e-45, 1e-12, 1.0 - 1e-7, 0.5, 1e-6, 1.0 - 1e-12], dtype=dtype)
+    p = np.concatenate([edges, np.random.default_rng(0).random(5000).astype(dtype)])
+    t = np.resize(np.array([0.0, 1.0, 0.3], dtype=dtype), p.size)
+    pt = minigan.tensor(p, requires_grad=True)
+    minigan.nn.functional.binary_cross_entropy(pt, minigan.tensor(t), reduction="sum").backward()
+    expected = (p - t) / np.maximum((1.0 - p) * p, 1e-12)
+    bits = np.uint32 if dtype == "float32" else np.uint64
+    np.testing.assert_array_equal(pt.grad.numpy().view(bits), expected.view(bits))
+
+
 # ============================================================================== BCE with logits
 @pytest.mark.parametrize("dtype", DTYPES)
 @pytest.mark.parametrize("pos_weight", [None, 3.0])
