@@ -326,3 +326,23 @@ def test_bench_layers_quick(tmp_path, model, batch, convolutions):
     if batch > 1:  # (the book's models take one unbatched sample)
         assert all(r["input_shape"][0] == batch for r in rows)
 
+
+
+def test_gpu_check_script_runs_its_stages(tmp_path):
+    """benchmarks/gpu_check.sh, the prepared run for a machine with a CUDA GPU, in its smoke
+    mode (QUICK=1: the benchmarks' --quick): every stage runs and leaves its files, with the
+    options the commands accept today. Without a GPU it says so and exits 1; with one, 0."""
+    script = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "gpu_check.sh")
+    env = dict(os.environ, QUICK="1", WORKLOADS="gan1010", TESTS_S="120", PYTHON=sys.executable)
+    done = subprocess.run(["bash", script, str(tmp_path)], env=env, capture_output=True, text=True,
+                          timeout=600, cwd=os.path.join(os.path.dirname(__file__), ".."))
+    log = done.stdout + done.stderr
+    gpu = minigan.cuda.is_available()
+    assert done.returncode == (0 if gpu else 1), log
+    assert ("NO USABLE CUDA GPU" in log) is not gpu
+    assert "error: unrecognized arguments" not in log and "Terminated" not in log
+    for name in ("gpu.txt", "cuda_tests.log", "matmul.json", "cuda/training.json", "cpu/training.json"):
+        assert (tmp_path / name).is_file(), (name, log)
+    assert "404 " in (tmp_path / "cuda_tests.log").read_text() or gpu  # the CUDA tests, all skipped
+    cpu_rows = json.load(open(tmp_path / "cpu" / "training.json"))["rows"]
+    assert [r["workload"] for r in cpu_rows] == ["gan1010"] and cpu_rows[0]["minigan"]["ms_per_iter"] > 0
