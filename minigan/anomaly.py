@@ -217,14 +217,15 @@ def checked_call(fn, inputs):
     arrays = [t.data for t in inputs]
     with np.errstate(all="ignore"):  # the check below reports it, with the op and its site
         data = fn.forward(*arrays)
+    out_backend = fn.output_backend or backend
     if autograd._anomaly_check_nan:
-        bad = _bad_values(backend.xp, data)
+        bad = _bad_values(out_backend.xp, data)
         if bad is not None:
             site = describe_site(fn)
             raise AnomalyError(f"Function '{type(fn).__name__}' returned {bad} values in its 0th "
                                f"output (forward); inputs: {_describe_arrays(arrays)}; {site}",
                                op=type(fn).__name__, phase="forward", site=site)
-    out = autograd.Tensor._wrap(data, backend)
+    out = autograd.Tensor._wrap(data, out_backend)
     if autograd._grad_enabled and fn.differentiable:
         needs = tuple([t.requires_grad for t in inputs])
         if True in needs:

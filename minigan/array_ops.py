@@ -53,10 +53,11 @@ class ArrayOps:
         one = self._scalar_ones.get(dtype)
         if one is None:
             one = self.xp.ones((), dtype=dtype)
-            if hasattr(one, "flags"):  # NumPy: make sharing safe, any in-place write raises
-                one.flags.writeable = False
-            else:
-                return one  # other backends: a fresh one each time
+            if self.xp.name != "numpy":
+                # other backends: a fresh one each time (CuPy arrays have flags, but no
+                # writeable flag to set: they cannot be made read-only)
+                return one
+            one.flags.writeable = False  # NumPy: make sharing safe, any in-place write raises
             self._scalar_ones[dtype] = one
         return one
 

@@ -113,6 +113,7 @@ class Function:
     freed = False
     differentiable = True
     walk = None  # the token of the last backward walk that queued this function
+    output_backend = None  # the device of the output where it is not the inputs' (ToDevice)
 
     created_at = None  # (user frame, minigan frame), recorded only in anomaly mode
 

@@ -168,6 +168,21 @@ def test_error_inside_a_backward_gets_a_note_with_the_creation_site():
 
 
 # ============================================================================== off, nesting
+@pytest.mark.parametrize("start, other", [("strict", "cpu"), ("cpu", "strict")])
+def test_copies_between_devices_are_checked_on_the_device_they_land_on(start, other):
+    # the output of .to() lives on the other device: its values are checked with that
+    # device's functions (strict -> cpu used to call array-api-strict on a NumPy array)
+    with detect_anomaly():
+        x = minigan.tensor([1.0, -2.0, 3.0], device=start, requires_grad=True)
+        y = x.to(other) * 2.0
+        assert y.device == minigan.device(other)
+        y.sum().backward()
+    assert x.grad.device == minigan.device(start)
+    np.testing.assert_array_equal(x.grad.cpu().numpy(), [2.0, 2.0, 2.0])
+    with detect_anomaly(), pytest.raises(AnomalyError, match="Log"):
+        minigan.tensor([-1.0], device=start).to(other).log()
+
+
 def test_nothing_is_raised_when_off():
     x = minigan.tensor([-1.0, 0.0], requires_grad=True)
     with np.errstate(all="ignore"):

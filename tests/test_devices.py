@@ -158,3 +158,30 @@ def test_cuda_detection_never_raises_and_is_cached():
     ok, reason, module = status
     assert isinstance(ok, bool) and isinstance(reason, str)
     assert (module is not None) == ok
+
+
+def test_the_seed_gradient_of_backward_on_a_backend_without_read_only_arrays():
+    # loss.backward() seeds the walk with ArrayOps.scalar_one: a shared read-only 0-d one on
+    # NumPy; CuPy's arrays have .flags but no writeable flag to set (its Flags object has
+    # read-only c_contiguous, f_contiguous and owndata only), so there it is a fresh one
+    from minigan.array_ops import ArrayOps
+
+    class CupyLikeFlags:
+        __slots__ = ()          # no attribute can be set, as on cupy's Flags
+        c_contiguous = f_contiguous = owndata = True
+
+    class CupyLikeArray:
+        flags = CupyLikeFlags()
+
+    class CupyLikeNamespace:
+        name = "cupy"
+        sum_floats = staticmethod(sum)
+
+        def ones(self, shape, dtype=None):
+            return CupyLikeArray()
+
+    ops = ArrayOps(CupyLikeNamespace())
+    first, second = ops.scalar_one(minigan.float32), ops.scalar_one(minigan.float32)
+    assert isinstance(first, CupyLikeArray) and first is not second
+    numpy_one = minigan.backend.get_backend("cpu").ops.scalar_one(minigan.float32)
+    assert not numpy_one.flags.writeable

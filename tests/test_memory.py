@@ -95,6 +95,18 @@ def test_devices_are_counted_apart():
     assert now("strict") == strict
 
 
+def test_a_copy_to_another_device_is_counted_on_that_device():
+    # (ToDevice's output is made by Function.__call__ on the input's device, then moved)
+    x = minigan.zeros(1000)
+    cpu, strict = now("cpu"), now("strict")
+    y = x.to("strict")
+    assert now("strict") - strict == 4000 and now("cpu") == cpu
+    z = y.cpu()
+    assert now("cpu") - cpu == 4000 and now("strict") - strict == 4000
+    del y, z
+    assert now("cpu") == cpu and now("strict") == strict
+
+
 def test_a_training_loop_does_not_leak_count():
     from minigan.book.mnist_gan import MNIST_GAN
     from minigan.training import gan_step

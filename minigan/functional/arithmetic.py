@@ -13,6 +13,7 @@ import numbers
 import numpy as np
 
 from .. import backend as B
+from .. import memory as _memory
 from ..autograd import Function
 from ..tensor import Tensor
 
@@ -133,11 +134,17 @@ class ToDevice(Function):
     """A copy to another device; the gradient is copied back."""
 
     def __init__(self, target):
-        self.target = target
+        self.target = self.output_backend = target
 
     def __call__(self, x):
         out = super().__call__(x)
-        out.backend = self.target
+        if out.backend is not self.target:
+            # Function.__call__ wraps an output on its inputs' device (and, while memory is
+            # counted, charges its bytes there): move both to the device the copy is on
+            out.backend = self.target
+            if out._mem is not None:
+                _memory.release(out._mem)
+                out._mem = _memory.charge(out.data, self.target)
         return out
 
     def forward(self, x):
