@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # The GPU checks of issue #11, as one prepared run for a machine with a CUDA GPU and CuPy:
 #
-#   1. the CUDA tests (`pytest -m cuda`: every op, layer and optimiser on CuPy against NumPy
-#      and PyTorch - the 404 tests that CPU-only machines skip);
+#   1. the CUDA tests (`pytest -m cuda`: every op, layer, loss, convolution plan and optimiser
+#      on CuPy against NumPy and PyTorch - the tests that CPU-only machines skip);
 #   2. `minigan bench train` on the GPU: the book's training loops, minigan-on-CuPy beside
 #      PyTorch on CUDA;
 #   3. `minigan bench matmul` on both devices: minigan-on-CuPy against raw CuPy at n = 4096
@@ -23,6 +23,7 @@ out=${1:-benchmarks/results/gpu}
 TESTS_S=${TESTS_S:-240}
 MATMUL_S=${MATMUL_S:-100}
 TRAIN_S=${TRAIN_S:-120}   # each of the two training runs; all four limits: 580 s
+TESTS_FIRST=${TESTS_FIRST:-"tests --ignore=tests/test_cuda.py"}  # run before test_cuda.py
 QUICK=${QUICK:-}          # QUICK=1: the benchmarks' --quick (a smoke test of this script)
 WORKLOADS=${WORKLOADS:-"gan1010 mnist_gan mnist_gan_b64 mnist_gan_b256 conv_gan dcgan_mnist_b64 vae_b128"}
 mkdir -p "$out/cuda" "$out/cpu"
@@ -46,8 +47,12 @@ if ! "$py" -c "import sys, minigan; sys.exit(0 if minigan.cuda.is_available() el
   status=1
 fi
 echo "== 1. CUDA tests (limit ${TESTS_S} s)"
-timeout "$TESTS_S" "$py" -m pytest -q -m cuda -p no:cacheprovider --tb=short -rfE tests \
-  2>&1 | tee "$out/cuda_tests.log" || status=1
+# the layer, loss and optimiser tests first, then the op-by-op tests of test_cuda.py (most of
+# them); -v writes each result as it comes, so a run cut short still says how far it got
+timeout "$TESTS_S" bash -c '
+  "$0" -m pytest -v -m cuda -p no:cacheprovider --tb=short -rfE $1; first=$?
+  "$0" -m pytest -v -m cuda -p no:cacheprovider --tb=short -rfE tests/test_cuda.py || exit
+  exit $first' "$py" "$TESTS_FIRST" 2>&1 | tee "$out/cuda_tests.log" || status=1
 
 train() {  # bench train on one device, into OUTDIR/DEVICE
   # shellcheck disable=SC2086  # WORKLOADS is a list of names, $quick empty or one flag

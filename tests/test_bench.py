@@ -9,6 +9,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -333,7 +334,8 @@ def test_gpu_check_script_runs_its_stages(tmp_path):
     mode (QUICK=1: the benchmarks' --quick): every stage runs and leaves its files, with the
     options the commands accept today. Without a GPU it says so and exits 1; with one, 0."""
     script = os.path.join(os.path.dirname(__file__), "..", "benchmarks", "gpu_check.sh")
-    env = dict(os.environ, QUICK="1", WORKLOADS="gan1010", TESTS_S="120", PYTHON=sys.executable)
+    env = dict(os.environ, QUICK="1", WORKLOADS="gan1010", TESTS_S="120", PYTHON=sys.executable,
+               TESTS_FIRST="tests/test_rmsprop.py")
     done = subprocess.run(["bash", script, str(tmp_path)], env=env, capture_output=True, text=True,
                           timeout=600, cwd=os.path.join(os.path.dirname(__file__), ".."))
     log = done.stdout + done.stderr
@@ -343,6 +345,8 @@ def test_gpu_check_script_runs_its_stages(tmp_path):
     assert "error: unrecognized arguments" not in log and "Terminated" not in log
     for name in ("gpu.txt", "cuda_tests.log", "matmul.json", "cuda/training.json", "cpu/training.json"):
         assert (tmp_path / name).is_file(), (name, log)
-    assert "404 " in (tmp_path / "cuda_tests.log").read_text() or gpu  # the CUDA tests, all skipped
+    tests = (tmp_path / "cuda_tests.log").read_text()  # both passes ran (all skipped without a GPU)
+    assert "test_rmsprop.py" in tests and "test_cuda.py" in tests
+    assert gpu or len(re.findall(r"\b\d+ skipped", tests)) == 2, tests
     cpu_rows = json.load(open(tmp_path / "cpu" / "training.json"))["rows"]
     assert [r["workload"] for r in cpu_rows] == ["gan1010"] and cpu_rows[0]["minigan"]["ms_per_iter"] > 0

@@ -22,6 +22,8 @@ import minigan.nn.functional as F
 from minigan import nn
 from minigan.functional import conv as conv_module
 
+from device_params import DEVICES, NOT_NUMPY
+
 torch = pytest.importorskip("torch")
 pytestmark = pytest.mark.filterwarnings("ignore:Using padding='same'")  # torch's, not ours
 
@@ -150,19 +152,22 @@ def test_conv_transpose2d_matches_torch(case, dtype, plan):
                  what=f"conv_transpose2d {kwargs}")
 
 
+@pytest.mark.parametrize("device", NOT_NUMPY)
 @STRICT_SETTINGS
 @given(case=conv2d_cases())
-def test_conv2d_on_strict_device_matches_torch(case, plan):
-    """array-api-strict rejects NumPy-only idioms: the same code then runs on CuPy."""
+def test_conv2d_on_the_other_devices_matches_torch(case, plan, device):
+    """array-api-strict rejects NumPy-only idioms, so the same code runs on CuPy (tested
+    there too wherever a GPU is)."""
     x, w, b, kwargs = case
-    assert_close(run_both("conv2d", x, w, b, kwargs, "float64", device="strict"), **TOL["float64"])
+    assert_close(run_both("conv2d", x, w, b, kwargs, "float64", device=device), **TOL["float64"])
 
 
+@pytest.mark.parametrize("device", NOT_NUMPY)
 @STRICT_SETTINGS
 @given(case=conv_transpose2d_cases())
-def test_conv_transpose2d_on_strict_device_matches_torch(case, plan):
+def test_conv_transpose2d_on_the_other_devices_matches_torch(case, plan, device):
     x, w, b, kwargs = case
-    assert_close(run_both("conv_transpose2d", x, w, b, kwargs, "float64", device="strict"),
+    assert_close(run_both("conv_transpose2d", x, w, b, kwargs, "float64", device=device),
                  **TOL["float64"])
 
 
@@ -225,7 +230,7 @@ def _t(rng, *shape, device="cpu"):
                           device=device)
 
 
-@pytest.mark.parametrize("device", ["cpu", "strict"])
+@pytest.mark.parametrize("device", DEVICES)
 def test_gradcheck_small(device, plan):
     rng = np.random.default_rng(0)
     x, w, b = _t(rng, 2, 2, 5, 6, device=device), _t(rng, 3, 2, 3, 2, device=device), _t(rng, 3, device=device)

@@ -23,6 +23,8 @@ import minigan.nn.functional as F
 from minigan.functional import conv as conv_module
 from minigan.functional import conv_winograd
 
+from device_params import DEVICES, NOT_NUMPY
+
 torch = pytest.importorskip("torch")
 
 HEALTH = [HealthCheck.too_slow, HealthCheck.function_scoped_fixture]
@@ -95,7 +97,7 @@ def test_fast_plans_match_the_reference_on_random_shapes(kind, fast):
         assert_same(out, ref, 1e-9, 1e-11, f"{fast} vs columns, {kind}{tuple(arrays[0].shape)} {kwargs}")
 
 
-@pytest.mark.parametrize("device", ["cpu", "strict"])
+@pytest.mark.parametrize("device", DEVICES)
 @pytest.mark.parametrize("kind", ["conv2d", "conv_transpose2d"])
 def test_taps_by_stride_phase_match_the_reference(kind, device):
     """The taps plan's loops go by stride phase when the kernel is a whole number of strides
@@ -113,17 +115,18 @@ def test_taps_by_stride_phase_match_the_reference(kind, device):
     assert phased >= 10  # most draws are strided, so the phase loops really ran
 
 
+@pytest.mark.parametrize("device", NOT_NUMPY)
 @pytest.mark.parametrize("kind", ["conv2d", "conv_transpose2d"])
 @pytest.mark.parametrize("fast", ["winograd", "subpixel-taps"])
-def test_sub_pixel_plans_on_the_strict_device(kind, fast):
-    """Only array-API operations: the same numbers on array-api-strict as on NumPy."""
+def test_sub_pixel_plans_on_the_other_devices(kind, fast, device):
+    """Only array-API operations: the same numbers on array-api-strict (and CuPy) as on NumPy."""
     rng = np.random.default_rng(21)
     for i in range(6):
         arrays, kwargs = random_case(rng, kind, fast)
-        used, out = run(kind, arrays, kwargs, fast, device="strict", gy_seed=i)
+        used, out = run(kind, arrays, kwargs, fast, device=device, gy_seed=i)
         assert used == fast
         _, ref = run(kind, arrays, kwargs, "columns", gy_seed=i)
-        assert_same(out, ref, 1e-9, 1e-11, f"strict {fast}, {kind} {kwargs}")
+        assert_same(out, ref, 1e-9, 1e-11, f"{device} {fast}, {kind} {kwargs}")
 
 
 def test_winograd_results_come_back_channels_first(monkeypatch):
@@ -163,7 +166,7 @@ def test_ineligible_geometry_falls_back_to_the_reference(fast):
     assert run("conv2d", (x, w, None), dict(stride=2), fast)[0] == fast
 
 
-@pytest.mark.parametrize("device", ["cpu", "strict"])
+@pytest.mark.parametrize("device", DEVICES)
 def test_winograd_gradcheck(device, monkeypatch):
     """Finite differences (float64) through the winograd plan: padding, unequal strides,
     batch 2, both ops."""

@@ -12,7 +12,8 @@ import torch
 import minigan
 from minigan import backend as B
 
-DEVICES = ["cpu", "strict"]
+from device_params import DEVICES  # noqa: F401  (re-exported to the test_nn_* modules)
+
 DTYPES = ["float64", "float32"]
 
 # float64: both sides compute the same formulas, only the summation order differs

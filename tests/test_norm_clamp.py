@@ -21,11 +21,10 @@ from hypothesis import HealthCheck, given, settings, strategies as st
 import minigan
 from minigan import nn
 from minigan.testing import assert_matches_torch
-from test_nn_helpers import compare_module, copy_parameters
+from test_nn_helpers import DEVICES, compare_module, copy_parameters
 
 torch = pytest.importorskip("torch")
 
-DEVICES = ["cpu", "strict"]
 SETTINGS = settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 ORDS = [2, 2.0, 1, math.inf, -math.inf, 0, 3, 0.5, 1.5, -1]
 

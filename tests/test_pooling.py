@@ -22,12 +22,11 @@ from hypothesis import HealthCheck, assume, given, settings, strategies as st
 import minigan
 import minigan.nn.functional as F
 from minigan import nn
-from test_nn_helpers import compare_module, copy_parameters
+from test_nn_helpers import DEVICES, compare_module, copy_parameters
 
 torch = pytest.importorskip("torch")
 TF = torch.nn.functional
 
-DEVICES = ["cpu", "strict"]
 SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 STRICT_SETTINGS = settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 TOL = {"float64": dict(rtol=1e-12, atol=1e-12), "float32": dict(rtol=1e-5, atol=1e-6)}
