@@ -101,6 +101,17 @@ def test_activation_matches_torch(device, dtype, name, args, kwargs, shape, seed
     compare_function(t_mod, m_mod, [x], dtype, device=device, scale=5)
 
 
+@pytest.mark.parametrize("device", DEVICES)
+@pytest.mark.parametrize("dtype", DTYPES)
+@pytest.mark.parametrize("name,args", [("Sigmoid", ()), ("ReLU", ()), ("LeakyReLU", (0.02,))])
+def test_activation_of_a_large_array_matches_torch(device, dtype, name, args):
+    """Over 4096 elements NumPy takes in-place paths (backend.sigmoid, the ReLU masks and
+    maxima); the other devices run the generic code at that size too."""
+    x = away_from_zero(np.random.default_rng(3), (3, 2000))
+    compare_function(getattr(torch.nn, name)(*args), getattr(nn, name)(*args), [x], dtype,
+                     device=device)
+
+
 @pytest.mark.parametrize("name,args,kwargs", ACTIVATIONS)
 def test_activation_repr_is_torchs(name, args, kwargs):
     assert repr(getattr(nn, name)(*args, **kwargs)) == repr(getattr(torch.nn, name)(*args, **kwargs))
