@@ -23,7 +23,8 @@ out=${1:-benchmarks/results/gpu}
 TESTS_S=${TESTS_S:-240}
 MATMUL_S=${MATMUL_S:-100}
 TRAIN_S=${TRAIN_S:-120}   # each of the two training runs; all four limits: 580 s
-TESTS_FIRST=${TESTS_FIRST:-"tests --ignore=tests/test_cuda.py"}  # run before test_cuda.py
+TESTS_FIRST=${TESTS_FIRST:-"tests --ignore=tests/test_cuda.py"}  # pytest's paths, first pass
+TESTS_OPS=${TESTS_OPS:-"tests/test_cuda.py"}                       # and second pass
 QUICK=${QUICK:-}          # QUICK=1: the benchmarks' --quick (a smoke test of this script)
 WORKLOADS=${WORKLOADS:-"gan1010 mnist_gan mnist_gan_b64 mnist_gan_b256 conv_gan dcgan_mnist_b64 vae_b128"}
 mkdir -p "$out/cuda" "$out/cpu"
@@ -51,8 +52,8 @@ echo "== 1. CUDA tests (limit ${TESTS_S} s)"
 # them); -v writes each result as it comes, so a run cut short still says how far it got
 timeout "$TESTS_S" bash -c '
   "$0" -m pytest -v -m cuda -p no:cacheprovider --tb=short -rfE $1; first=$?
-  "$0" -m pytest -v -m cuda -p no:cacheprovider --tb=short -rfE tests/test_cuda.py || exit
-  exit $first' "$py" "$TESTS_FIRST" 2>&1 | tee "$out/cuda_tests.log" || status=1
+  "$0" -m pytest -v -m cuda -p no:cacheprovider --tb=short -rfE $2 || exit
+  exit $first' "$py" "$TESTS_FIRST" "$TESTS_OPS" 2>&1 | tee "$out/cuda_tests.log" || status=1
 
 train() {  # bench train on one device, into OUTDIR/DEVICE
   # shellcheck disable=SC2086  # WORKLOADS is a list of names, $quick empty or one flag

@@ -37,6 +37,8 @@ def pytest_configure(config):
 
 def pytest_report_header(config):
     cuda = "available" if minigan.cuda.is_available() else f"not available ({minigan.cuda.unavailable_reason()})"
+    if minigan.cuda.is_available() and getattr(minigan.backend.cuda_status()[2], "FAKE", False):
+        cuda = "FAKE: tests/fake_cupy, NumPy standing in for CuPy (device plumbing only, no GPU)"
     torch_line = "importable" if TORCH_PROBLEM is None else (
         f"NOT importable ({TORCH_PROBLEM}): the PyTorch comparison modules are SKIPPED")
     return [f"minigan: PyTorch {torch_line}; CUDA {cuda}"]

@@ -185,3 +185,22 @@ def test_the_seed_gradient_of_backward_on_a_backend_without_read_only_arrays():
     assert isinstance(first, CupyLikeArray) and first is not second
     numpy_one = minigan.backend.get_backend("cpu").ops.scalar_one(minigan.float32)
     assert not numpy_one.flags.writeable
+
+
+def test_the_cuda_tests_pass_on_a_numpy_stand_in_for_cupy():
+    """The ``cuda`` tests, run where no GPU is, on tests/fake_cupy: NumPy arrays that refuse
+    to mix with host arrays and have CuPy's flags. It tests the device plumbing (every array of
+    a cuda tensor stays on the device, data moves only through asarray/asnumpy), not CUDA; it
+    found that every ``loss.backward()`` on CuPy would have raised. A real GPU runs the same
+    tests for real (benchmarks/gpu_check.sh)."""
+    if minigan.cuda.is_available():
+        pytest.skip("a CUDA GPU is here: the cuda tests run on it, not on the stand-in")
+    root = os.path.join(os.path.dirname(__file__), "..")
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(
+        [os.path.join(root, "tests", "fake_cupy")] + os.environ.get("PYTHONPATH", "").split(os.pathsep)))
+    env.pop("MINIGAN_DISABLE_CUDA", None)
+    done = subprocess.run([sys.executable, "-m", "pytest", "-q", "-m", "cuda", "-p", "no:cacheprovider",
+                           "tests"], cwd=root, env=env, capture_output=True, text=True, timeout=900)
+    summary = done.stdout.strip().splitlines()[-1] if done.stdout.strip() else done.stderr
+    assert done.returncode == 0, done.stdout[-4000:] + done.stderr[-2000:]
+    assert " passed" in summary and "skipped" not in summary and "failed" not in summary, summary
