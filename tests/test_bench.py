@@ -356,3 +356,19 @@ def test_gpu_check_script_runs_its_stages(tmp_path):
         assert rows[0]["minigan"]["ms_per_iter"] > 0
     matmul_rows = json.load(open(tmp_path / "matmul.json"))["rows"]
     assert {r["device"] for r in matmul_rows} == {"cpu", "cuda"}
+
+
+def test_cpu_check_script_runs_every_benchmark(tmp_path):
+    """benchmarks/cpu_check.sh, every CPU benchmark for a new kind of machine, in its smoke mode
+    (QUICK=1: each benchmark's --quick): every step runs with the options its command accepts
+    today and leaves its results in the one folder."""
+    root = os.path.join(os.path.dirname(__file__), "..")
+    env = dict(os.environ, QUICK="1", PYTHON=sys.executable)
+    done = subprocess.run(["bash", os.path.join(root, "benchmarks", "cpu_check.sh"), str(tmp_path)],
+                          env=env, capture_output=True, text=True, timeout=1200, cwd=root)
+    log = done.stdout + done.stderr
+    assert done.returncode == 0 and "!! failed" not in log, log[-6000:]
+    for name in ("training.json", "conv.json", "ops.json", "matmul.json", "adam.json",
+                 "layers_mnist-gan.json", "layers_dcgan-mnist.json", "layers_conv-celeba-gan.json",
+                 "cpu_check.log"):
+        assert (tmp_path / name).is_file(), (name, log[-3000:])
