@@ -7,8 +7,9 @@
 # In order: `minigan bench train` (every workload, beside PyTorch, with the profile of any
 # that misses its target), `bench_conv.py --profile --plans` (the conv GAN's convolutions),
 # `minigan bench ops`, `minigan bench matmul`, `bench_adam.py`, and `bench_layers.py` for the
-# batch-64 MNIST GAN, DCGAN-MNIST and the conv CelebA GAN. About 25 minutes on a 2-core VM;
-# each benchmark waits for a quiet CPU itself and names the CPU, BLAS and kernels in its JSON.
+# batch-64 MNIST GAN, DCGAN-MNIST and the conv CelebA GAN. About 40 minutes on a 2-core VM
+# (39 on the Zen 4); each benchmark waits for a quiet CPU itself and names the CPU, BLAS and
+# kernels in its JSON.
 # NumPy's OpenBLAS picks its own kernels for this run: OPENBLAS_CORETYPE / OPENBLAS_L2_SIZE,
 # which some machine images set to force older ones, are unset for it (benchmarks/README.md,
 # "Which BLAS kernels ran"); KEEP_OPENBLAS_ENV=1 keeps them. QUICK=1 passes every
