@@ -58,7 +58,7 @@ timeout "$TESTS_S" bash -c '
 train() {  # bench train on one device, into OUTDIR/DEVICE
   # shellcheck disable=SC2086  # WORKLOADS is a list of names, $quick empty or one flag
   timeout "$TRAIN_S" "$py" -m minigan bench train --devices "$1" --workloads $WORKLOADS \
-    --conv-samples 3 --no-profile-misses --no-wait-quiet $quick --out "$out/$1" || status=1
+    --repeats 5 --conv-samples 3 --no-profile-misses --no-wait-quiet $quick --out "$out/$1" || status=1
 }
 echo "== 2. bench train on the GPU (limit ${TRAIN_S} s)"
 train cuda
