@@ -14,9 +14,9 @@ that nothing relies on what NumPy allows and CuPy refuses:
 What it cannot catch: ``np.asarray(device_array)`` works here (a NumPy subclass is an array
 to NumPy; real CuPy raises), and no kernel, stream, cuBLAS or memory pool is involved.
 
-``tests/test_devices.py`` runs ``pytest -m cuda`` with this package first on ``sys.path``
-(``MINIGAN_FAKE_CUPY`` set, so the cuda tests know what they run on). A real GPU run is
-``benchmarks/gpu_check.sh``.
+``tests/test_devices.py`` runs ``pytest -m cuda`` with this package's folder first on
+``PYTHONPATH``; the test session's header then says "CUDA FAKE" (``FAKE`` below), so no one
+mistakes the run for a GPU's. The real GPU run is ``benchmarks/gpu_check.sh``.
 """
 from __future__ import annotations
 
@@ -24,7 +24,7 @@ import numpy as _np
 from numpy import *  # noqa: F401,F403  (the array API: CuPy mirrors NumPy's names)
 
 __version__ = "0.0-fake-numpy-" + _np.__version__
-FAKE = True  # what minigan's tests look at to say "fake CuPy" in their output
+FAKE = True  # tests/conftest.py reads it: the session header says "CUDA FAKE"
 
 
 class _Flags:
