@@ -840,7 +840,7 @@ def plot_training(result, path) -> bool:
     ax.set_yticklabels(labels, fontsize=8)
     ax.invert_yaxis()
     ax.set_xlabel("minigan time / PyTorch time per iteration (< 1: minigan faster)\n"
-                  "black ticks: issue #4 targets; bars green: met, red: missed, grey: no target;\n"
+                  "black ticks: issue #11 targets; bars green: met, red: missed, grey: no target;\n"
                   "whiskers: min..max of the per-round ratios")
     title = "the book's training loops: minigan vs PyTorch"
     missing = sorted({r["device"] for r in result["rows"] if "not_available" in r
