@@ -70,7 +70,15 @@ class ArrayOps:
         xp = self.xp
         lead = a.ndim - len(shape)
         if lead > 0 and tuple(a.shape[lead:]) == shape:  # the usual case: a bias's batch axes
-            return self._sum(a, axis=0) if lead == 1 else self._sum(a, axis=tuple(range(lead)))
+            if lead == 1:
+                if a.shape[0] == 1:
+                    # a batch of one: the sum of one number is that number. A view, as
+                    # shared as ``gy`` itself already is (Add hands the same array to both
+                    # inputs); 0.14 instead of 0.9 us. (-0 stays -0; NumPy's and PyTorch's
+                    # sums turn it into +0, the same value.)
+                    return xp.reshape(a, shape)
+                return self._sum(a, axis=0)
+            return self._sum(a, axis=tuple(range(lead)))
         axes, keep = sum_to_axes(a.shape, shape)
         if keep:
             a = self._sum(a, axis=keep, keepdims=True)

