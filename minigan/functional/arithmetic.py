@@ -109,8 +109,10 @@ def _binary(a, b, op, TensorFn, ScalarFn, RScalarFn):
 def as_floating(t):
     """An integer or bool tensor becomes the default float dtype before a float function
     (exp, log, sqrt, erf, sigmoid, tanh), as in PyTorch (NumPy would give float64)."""
-    if isinstance(t, Tensor) and t.dtype not in B.FLOAT_DTYPES:
-        return to_dtype(t, B.get_default_dtype())
+    if isinstance(t, Tensor):
+        d = t.data.dtype  # NumPy's and CuPy's own dtypes are minigan's: no ``t.dtype`` lookup
+        if d is not B.float32 and d is not B.float64 and t.dtype not in B.FLOAT_DTYPES:
+            return to_dtype(t, B.get_default_dtype())
     return t
 
 
