@@ -413,10 +413,25 @@ def set_default_device(dev) -> None:
 _generator = np.random.default_rng()
 
 
+_SEED_LOW, _SEED_HIGH = -0x8000_0000_0000_0000, 0xffff_ffff_ffff_ffff  # PyTorch's range
+
+
+def seed_value(seed) -> int:
+    """``seed`` as the non-negative integer the generator is seeded with, by PyTorch's rule
+    (``torch.manual_seed``): any integer in [-2**63, 2**64 - 1], a negative one remapped to
+    ``0xffff_ffff_ffff_ffff + seed``; anything outside is refused by name."""
+    value = int(seed)
+    if not _SEED_LOW <= value <= _SEED_HIGH:
+        raise RuntimeError(f"manual_seed: seed {value} is out of range: expected an integer in "
+                           f"[-2**63, 2**64 - 1], as PyTorch")
+    return value + _SEED_HIGH if value < 0 else value
+
+
 def manual_seed(seed: int):
-    """Seed the one host random generator that every device's random numbers come from."""
+    """Seed the one host random generator that every device's random numbers come from
+    (negative seeds as in PyTorch: :func:`seed_value`)."""
     global _generator
-    _generator = np.random.default_rng(int(seed))
+    _generator = np.random.default_rng(seed_value(seed))
     return _generator
 
 

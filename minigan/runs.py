@@ -28,6 +28,7 @@ import numpy as np
 
 import minigan
 
+from .backend import seed_value
 from .experiment import epochs_for
 from .modelfile import save_model
 from .resume import RunInterrupted, RunState, StopSignals, checkpoint_path
@@ -126,10 +127,12 @@ def load_real_data(experiment, data, split="train"):
 
 
 def _seed_everything(seed: int) -> int:
-    """Seed minigan's generator and Python's ``random``; the seed also orders shuffled epochs."""
-    minigan.manual_seed(seed)
-    random.seed(seed)          # the book's generate_real() and one-hot labels use it
-    return seed
+    """Seed minigan's generator and Python's ``random``; the seed also orders shuffled epochs
+    (as the non-negative value the generator took: a negative seed is remapped, as PyTorch)."""
+    value = seed_value(seed)
+    minigan.manual_seed(value)
+    random.seed(value)         # the book's generate_real() and one-hot labels use it
+    return value
 
 
 def _progress_bar(total, options, desc, initial=0):

@@ -159,3 +159,50 @@ def test_discriminator_test_of_a_model_without_a_discriminator_is_one_line(name,
     err = capsys.readouterr().err
     assert err.startswith("minigan train: --discriminator-test") and name in err
     assert len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("flag", ["--epochs", "--steps"])
+@pytest.mark.parametrize("value", ["0", "-5"])
+def test_a_count_below_one_is_one_line_not_the_default(flag, value, tmp_path, capsys):
+    """--epochs 0 used to read as "not given" and train the model's default 6 epochs."""
+    assert main(["train", "pattern1010", flag, value, "--out", str(tmp_path / "r"), "--quiet"]) == 2
+    err = capsys.readouterr().err
+    assert err.strip() == f"minigan train: {flag} must be at least 1, got {value}"
+    assert not (tmp_path / "r").exists()
+
+
+@pytest.mark.parametrize("command", [["train", "pattern1010"], ["sample", "m.npz", "--out", "x.png"],
+                                     ["seeds", "m.npz", "--out", "s"], ["eval", "m.npz"]])
+@pytest.mark.parametrize("option, words", [
+    (["--device", "tpu"], ["argument --device", "unknown device type 'tpu'"]),
+    (["--device", "cuda:x"], ["argument --device", "bad device index"]),
+    (["--seed", str(2 ** 64)], ["argument --seed", "out of range", "2**64 - 1"]),
+    (["--seed", "abc"], ["argument --seed", "not an integer"])])
+def test_an_unusable_device_or_seed_is_refused_at_parsing(command, option, words, capsys):
+    """One line from argparse (exit status 2), not a traceback from the first tensor made."""
+    with pytest.raises(SystemExit) as e:
+        main([*command, *option])
+    assert e.value.code == 2
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and all(w in err for w in words), err
+
+
+def test_cuda_without_cupy_is_refused_at_parsing(capsys):
+    if minigan.cuda.is_available():
+        pytest.skip("CUDA is available here: --device cuda is accepted")
+    with pytest.raises(SystemExit) as e:
+        main(["train", "pattern1010", "--device", "cuda"])
+    assert e.value.code == 2
+    assert "argument --device: device cuda:0 was asked for, but CUDA is not available" in capsys.readouterr().err
+
+
+def test_a_negative_seed_trains_as_pytorch_remaps_it(tmp_path):
+    """torch.manual_seed(-1) seeds with 0xffff_ffff_ffff_ffff - 1; so does minigan's, and the
+    run with --seed -1 is the run with that seed."""
+    a = train(tmp_path / "a", "pattern1010", "--steps", "30", "--seed", "-1")
+    b = train(tmp_path / "b", "pattern1010", "--steps", "30", "--seed", str(0xffff_ffff_ffff_ffff - 1))
+    with np.load(a / "model.npz") as fa, np.load(b / "model.npz") as fb:
+        weights = [k for k in fa.files if k.startswith("modules/")]  # (the config says -1)
+        assert len(weights) == 8 and sorted(weights) == sorted(k for k in fb.files if k.startswith("modules/"))
+        for k in weights:
+            np.testing.assert_array_equal(fa[k], fb[k])

@@ -10,6 +10,7 @@ algorithms whose summation order can differ from run to run (README, "Reliabilit
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import minigan
 from minigan import book
@@ -47,3 +48,17 @@ def test_same_seed_same_bits_different_seed_different_weights():
     c = train(1, steps=10)
     assert a["G.0.weight"] != c["G.0.weight"] and a["D.0.weight"] != c["D.0.weight"]
     assert train(0, steps=10)["G.0.weight"] != c["G.0.weight"]  # the seed, not the length
+
+
+def test_manual_seed_takes_pytorchs_range_and_remaps_negative_seeds():
+    """torch.manual_seed: any integer in [-2**63, 2**64 - 1]; a negative seed s is
+    0xffff_ffff_ffff_ffff + s. Outside the range: a RuntimeError that says so."""
+    first = minigan.manual_seed(-1).random(3)
+    np.testing.assert_array_equal(first, minigan.manual_seed(0xffff_ffff_ffff_ffff - 1).random(3))
+    np.testing.assert_array_equal(minigan.manual_seed(-2 ** 63).random(3),
+                                  minigan.manual_seed(0xffff_ffff_ffff_ffff - 2 ** 63).random(3))
+    minigan.manual_seed(2 ** 64 - 1)
+    for bad in (2 ** 64, -2 ** 63 - 1):
+        with pytest.raises(RuntimeError, match="out of range"):
+            minigan.manual_seed(bad)
+    minigan.manual_seed(0)

@@ -6,7 +6,32 @@ with one short line naming the file and the problem, and exit status 2 - not a t
 """
 from __future__ import annotations
 
+import argparse
 import sys
+
+
+def seed_arg(text: str) -> int:
+    """argparse type of ``--seed``: an integer ``minigan.manual_seed`` takes (PyTorch's range),
+    refused at parsing, in one line, otherwise."""
+    from ..backend import seed_value
+    try:
+        seed_value(int(text))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not an integer: {text!r}") from None
+    except RuntimeError as e:
+        raise argparse.ArgumentTypeError(str(e).removeprefix("manual_seed: ")) from None
+    return int(text)
+
+
+def device_arg(text: str) -> str:
+    """argparse type of ``--device``: a device minigan can use here (``cpu``, ``cuda``,
+    ``cuda:1`` ...), or one line saying why not (an unknown name, no CuPy, no such GPU)."""
+    from ..backend import get_backend
+    try:
+        get_backend(text)
+    except (ValueError, TypeError, RuntimeError) as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+    return text
 
 
 def fail(command: str, message: str) -> int:

@@ -22,7 +22,7 @@ from __future__ import annotations
 import argparse
 import json
 
-from . import fail, run_reporting
+from . import device_arg, fail, run_reporting, seed_arg
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -31,8 +31,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--count", type=int, default=1000, help="samples to judge (generators)")
     parser.add_argument("--per-label", type=int, default=100,
                         help="images drawn per requested label (conditional GANs; default 100)")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--seed", type=seed_arg, default=0)
+    parser.add_argument("--device", type=device_arg, default="cpu")
     parser.add_argument("--json", action="store_true", help="print the result as JSON")
 
 

@@ -16,20 +16,20 @@ from __future__ import annotations
 import argparse
 import os
 
-from . import fail, run_reporting
+from . import device_arg, fail, run_reporting, seed_arg
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="a model.npz written by minigan train (a GAN, or the vae)")
     parser.add_argument("--count", type=int, default=64, help="how many images (default 64)")
-    parser.add_argument("--seed", type=int, default=0, help="random seed for G's inputs")
+    parser.add_argument("--seed", type=seed_arg, default=0, help="random seed for G's inputs")
     parser.add_argument("--out", required=True, help="FILE.png (a grid) or FILE.npz (the images)")
     parser.add_argument("--label", type=int, default=None,
                         help="the digit to draw (conditional GANs such as cgan; default: 0..9 in turn)")
     parser.add_argument("--nrow", type=int, default=None,
                         help="images per row of the PNG grid (default 8; 10 for a conditional GAN "
                              "without --label, one column per label)")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", type=device_arg, default="cpu")
 
 
 def sample(model, count, seed, out, nrow=None, device="cpu", label=None):

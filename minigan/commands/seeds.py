@@ -13,14 +13,14 @@ from __future__ import annotations
 import argparse
 import os
 
-from . import run_reporting
+from . import device_arg, run_reporting, seed_arg
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("model", help="a model.npz of a GAN with a randn seed (mnist-gan)")
     parser.add_argument("--out", required=True, help="output folder")
-    parser.add_argument("--seed", type=int, default=0, help="random seed for the two seeds")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--seed", type=seed_arg, default=0, help="random seed for the two seeds")
+    parser.add_argument("--device", type=device_arg, default="cpu")
 
 
 def seeds(model, out, seed=0, device="cpu"):

@@ -23,7 +23,7 @@ import argparse
 import contextlib
 import sys
 
-from . import fail, run_reporting
+from . import device_arg, fail, run_reporting, seed_arg
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -35,9 +35,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "or a CelebA HDF5 file; default: the bundled real MNIST sample")
     parser.add_argument("--epochs", type=int, default=None, help="passes over the data (default: the model's)")
     parser.add_argument("--steps", type=int, default=None, help="stop after N iterations")
-    parser.add_argument("--seed", type=int, default=0, help="seeds minigan's RNG and Python's random")
+    parser.add_argument("--seed", type=seed_arg, default=0, help="seeds minigan's RNG and Python's random")
     parser.add_argument("--out", default=None, help="output folder (default: runs/NAME)")
-    parser.add_argument("--device", default="cpu", help="cpu, cuda, cuda:1 ...")
+    parser.add_argument("--device", type=device_arg, default="cpu", help="cpu, cuda, cuda:1 ...")
     parser.add_argument("--batch-size", type=int, default=None,
                         help="samples per step (the book: 1; a model beyond it: its published batch)")
     parser.add_argument("--shuffle", action=argparse.BooleanOptionalAction, default=None,
@@ -73,6 +73,9 @@ def run(args) -> int:
                          image_size=args.image_size, argv=["minigan", *sys.argv[1:]])
     if options.batch_size < 1:
         return fail("train", f"--batch-size must be at least 1, got {options.batch_size}")
+    for flag, value in (("--epochs", options.epochs), ("--steps", options.steps)):
+        if value is not None and value < 1:  # 0 would read as "not given" further on
+            return fail("train", f"{flag} must be at least 1, got {value}")
     if options.discriminator_test and experiment.kind != "gan":
         return fail("train", f"--discriminator-test trains a GAN's discriminator alone; "
                              f"{experiment.name} is a {experiment.kind}, with no discriminator")
