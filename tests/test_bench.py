@@ -201,6 +201,22 @@ def test_cli_help(argv):
         assert "matmul" in proc.stdout and "ops" in proc.stdout
 
 
+@pytest.mark.parametrize("argv, words", [
+    (["matmul", "--sizes", "-3"], "--sizes: must be at least 1, got -3"),
+    (["matmul", "--threads", "x"], "--threads: not a number: 'x'"),
+    (["ops", "--repeats", "0"], "--repeats: must be at least 1, got 0"),
+    (["train", "--min-block", "0"], "--min-block: must be above 0, got 0"),
+    (["train", "--conv-samples", "0"], "--conv-samples: must be at least 1, got 0"),
+    (["train", "--quiet-timeout", "-1"], "--quiet-timeout: must be 0 or more, got -1")])
+def test_a_count_or_time_that_cannot_work_is_refused_at_parsing(argv, words, capsys):
+    """--repeats 0 used to run and write a results file of no samples."""
+    from minigan.cli import main
+    with pytest.raises(SystemExit) as e:
+        main(["bench", *argv])
+    assert e.value.code == 2
+    assert words in capsys.readouterr().err
+
+
 def test_cli_requires_a_command():
     proc = subprocess.run([sys.executable, "-m", "minigan"], capture_output=True, text=True, timeout=60)
     assert proc.returncode != 0 and "usage: minigan" in proc.stderr

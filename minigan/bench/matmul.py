@@ -39,7 +39,8 @@ import tempfile
 import time
 
 from . import machine as machine_mod
-from .output import add_common_arguments, command_line, out_paths, pyplot, write_csv, write_json
+from .output import (add_common_arguments, command_line, out_paths, positive_float, positive_int, pyplot,
+                     write_csv, write_json)
 from .timing import Case, buffer_count, format_time, gflops, matmul_flops, measure_interleaved
 
 DEFAULT_SIZES = (64, 128, 256, 512, 1024, 2048, 4096)
@@ -81,20 +82,20 @@ def parse_shape(text: str) -> tuple[int, int, int]:
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--sizes", type=int, nargs="+", metavar="N",
+    p.add_argument("--sizes", type=positive_int, nargs="+", metavar="N",
                    help=f"square sizes n (n x n @ n x n); default {' '.join(map(str, DEFAULT_SIZES))}")
     p.add_argument("--shapes", type=parse_shape, nargs="*", metavar="MxKxN",
                    help=f"rectangular (M,K)@(K,N) products; default {' '.join(DEFAULT_SHAPES)}")
     p.add_argument("--dtypes", nargs="+", choices=DEFAULT_DTYPES, help="default: float32 float64")
     p.add_argument("--libs", nargs="+", choices=LIBRARIES, default=list(LIBRARIES),
                    help="which implementations to run (default: all that are installed)")
-    p.add_argument("--repeats", type=int, help="timed samples per case (median reported); default 7")
-    p.add_argument("--min-block", type=float, dest="min_block_s", metavar="SECONDS",
+    p.add_argument("--repeats", type=positive_int, help="timed samples per case (median reported); default 7")
+    p.add_argument("--min-block", type=positive_float, dest="min_block_s", metavar="SECONDS",
                    help="minimum length of one timed sample; default 0.05")
-    p.add_argument("--threads", type=int, help="CPU threads for BLAS/OpenMP in the workers "
+    p.add_argument("--threads", type=positive_int, help="CPU threads for BLAS/OpenMP in the workers "
                    "(sets OPENBLAS/OMP/MKL_NUM_THREADS); default: the libraries' own (all cores)")
     p.add_argument("--no-book", action="store_true", help="skip the book's 600x600 comparison")
-    p.add_argument("--python-n", type=int, metavar="N", help="size at which the pure-Python triple "
+    p.add_argument("--python-n", type=positive_int, metavar="N", help="size at which the pure-Python triple "
                    "loop is run and then scaled by (600/N)^3; default 100")
     add_common_arguments(p, "matmul", quiet_timeout=30.0, per="group",
                          quick_help="tiny sizes and few repeats (a smoke test, for the test suite)")

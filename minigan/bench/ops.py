@@ -36,7 +36,8 @@ import sys
 import time
 
 from . import machine as machine_mod
-from .output import add_common_arguments, command_line, out_paths, pyplot, write_csv, write_json
+from .output import (add_common_arguments, command_line, out_paths, positive_float, positive_int, pyplot,
+                     write_csv, write_json)
 from .timing import Case, measure_interleaved
 
 TARGET_RATIO = 0.25  # issue #2: minigan's fwd+bwd <= 0.25 x PyTorch's time
@@ -46,11 +47,11 @@ N_SETS = 4  # input sets rotated among
 
 
 def add_arguments(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--repeats", type=int, help="timed samples per case (median reported); default 9")
-    p.add_argument("--min-block", type=float, dest="min_block_s", metavar="SECONDS",
+    p.add_argument("--repeats", type=positive_int, help="timed samples per case (median reported); default 9")
+    p.add_argument("--min-block", type=positive_float, dest="min_block_s", metavar="SECONDS",
                    help="minimum length of one timed sample; default 0.05")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32")
-    p.add_argument("--torch-threads", type=int, default=1,
+    p.add_argument("--torch-threads", type=positive_int, default=1,
                    help="torch.set_num_threads for the torch cases (default: %(default)s, see above)")
     p.add_argument("--no-torch", action="store_true", help="leave PyTorch out")
     p.add_argument("--profile", action="store_true",

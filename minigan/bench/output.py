@@ -60,11 +60,31 @@ def out_paths(out_dir: str, stem: str) -> dict:
     return {ext: os.path.join(out_dir, f"{stem}.{ext}") for ext in ("json", "csv", "png")}
 
 
+def _number(kind, lowest, strict, what):
+    def parse(text):
+        try:
+            value = kind(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+        if value < lowest or (strict and value == lowest):
+            raise argparse.ArgumentTypeError(f"must be {what}, got {text}")
+        return value
+    parse.__name__ = kind.__name__  # argparse names the type in some messages
+    return parse
+
+
+# argparse types of the benchmarks' counts and times: a bad one is refused in one line at
+# parsing, instead of a run of no samples (``--repeats 0``) or of no sizes (``--sizes -3``)
+positive_int = _number(int, 1, False, "at least 1")
+positive_float = _number(float, 0.0, True, "above 0")
+non_negative_float = _number(float, 0.0, False, "0 or more")
+
+
 def add_common_arguments(p, stem: str, quiet_timeout: float, per: str, quick_help: str) -> None:
     """The options every benchmark shares: waiting for a quiet CPU, --quick, --out, --no-plot."""
     p.add_argument("--no-wait-quiet", action="store_true",
                    help="don't wait for other processes to go quiet before measuring")
-    p.add_argument("--quiet-timeout", type=float, default=quiet_timeout, metavar="SECONDS",
+    p.add_argument("--quiet-timeout", type=non_negative_float, default=quiet_timeout, metavar="SECONDS",
                    help=f"wait at most this long for quiet before each {per} (default: %(default)s)")
     p.add_argument("--quick", action="store_true", help=quick_help)
     p.add_argument("--out", default=os.path.join("benchmarks", "results"),

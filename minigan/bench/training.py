@@ -79,7 +79,8 @@ from .. import registry
 from ..book.conv_celeba_gan import IMAGE_SHAPE as CONV_IMAGE_SHAPE
 from ..training import gan_step, train_step
 from . import machine as machine_mod
-from .output import add_common_arguments, command_line, out_paths, pyplot, write_csv, write_json
+from .output import (add_common_arguments, command_line, out_paths, positive_float, positive_int, pyplot,
+                     write_csv, write_json)
 from .timing import Case, CpuMonitor, Timing, calibrate, format_time, time_block, wait_for_quiet
 
 EPOCH_SAMPLES = 60_000
@@ -636,16 +637,16 @@ def add_arguments(p: argparse.ArgumentParser) -> None:
                    help=f"which workloads (default: all; --quick leaves out conv_gan): {', '.join(WORKLOADS)}")
     p.add_argument("--devices", nargs="+", choices=("cpu", "cuda"), default=["cpu", "cuda"],
                    help="devices to run on (default: both; cuda rows say why when no GPU is usable)")
-    p.add_argument("--repeats", type=int, help="timed blocks per framework (median reported); default 7")
-    p.add_argument("--min-block", type=float, dest="min_block_s", metavar="SECONDS",
+    p.add_argument("--repeats", type=positive_int, help="timed blocks per framework (median reported); default 7")
+    p.add_argument("--min-block", type=positive_float, dest="min_block_s", metavar="SECONDS",
                    help="minimum length of one timed block; default 0.25")
-    p.add_argument("--conv-samples", type=int, default=5, metavar="N",
+    p.add_argument("--conv-samples", type=positive_int, default=5, metavar="N",
                    help="timed single iterations per framework for conv_gan (default: %(default)s)")
-    p.add_argument("--torch-threads", type=int, default=2,
+    p.add_argument("--torch-threads", type=positive_int, default=2,
                    help="torch.set_num_threads (default: %(default)s, the 2 cores of BASELINES.md)")
     p.add_argument("--profile", metavar="WORKLOAD", choices=list(WORKLOADS),
                    help="print cProfile's view of minigan's loop for WORKLOAD and exit (no timing)")
-    p.add_argument("--profile-iterations", type=int, metavar="N", help="iterations profiled")
+    p.add_argument("--profile-iterations", type=positive_int, metavar="N", help="iterations profiled")
     p.add_argument("--no-profile-misses", action="store_true",
                    help="don't profile the workloads that miss their target (done after a full run)")
     add_common_arguments(p, "training", quiet_timeout=60.0, per="workload",
