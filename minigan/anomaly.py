@@ -206,6 +206,9 @@ def _bad_values(xp, a):
 def checked_call(fn, inputs):
     """``Function.__call__`` in anomaly mode: record the creation site, run ``forward`` and
     check its output, then link the result into the graph exactly as the fast path does."""
+    for t in inputs:
+        if not isinstance(t, autograd.Tensor):
+            autograd._refuse_non_tensors(fn, inputs)
     x = inputs[0]
     backend = x.backend
     fn.xp = backend.xp

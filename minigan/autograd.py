@@ -123,66 +123,70 @@ class Function:
         # runs a few hundred times per step.
         if _anomaly_enabled:  # the one test anomaly mode costs when it is off
             return _anomaly.checked_call(self, inputs)
-        x = inputs[0]
-        backend = x.backend
-        self.xp = backend.xp
-        n = len(inputs)
-        if n == 1:
-            out = Tensor._wrap(self.forward(x.data), backend)
-            if _grad_enabled and x.requires_grad and self.differentiable:
-                self.needs_input_grad = (True,)
-                # _record, inline (as in the two branches below): a call saved per op
-                self.inputs = inputs
-                self.generation = generation = x.generation
-                out.requires_grad = True
-                out.creator = self
-                out.generation = generation + 1
-                self.output_ref = weakref.ref(out)
+        try:  # free in Python 3.11+ unless raised: the hot path pays nothing for it
+            x = inputs[0]
+            backend = x.backend
+            self.xp = backend.xp
+            n = len(inputs)
+            if n == 1:
+                out = Tensor._wrap(self.forward(x.data), backend)
+                if _grad_enabled and x.requires_grad and self.differentiable:
+                    self.needs_input_grad = (True,)
+                    # _record, inline (as in the two branches below): a call saved per op
+                    self.inputs = inputs
+                    self.generation = generation = x.generation
+                    out.requires_grad = True
+                    out.creator = self
+                    out.generation = generation + 1
+                    self.output_ref = weakref.ref(out)
+                return out
+            if n == 2:
+                y = inputs[1]
+                if y.backend is not backend:
+                    raise RuntimeError(f"{type(self).__name__}: expected all tensors on the same device, "
+                                       f"got {backend.device} and {y.backend.device}")
+                out = Tensor._wrap(self.forward(x.data, y.data), backend)
+                if _grad_enabled and (x.requires_grad or y.requires_grad) and self.differentiable:
+                    self.needs_input_grad = (x.requires_grad, y.requires_grad)
+                    gx, gy = x.generation, y.generation
+                    self.inputs = inputs
+                    self.generation = generation = gx if gx > gy else gy
+                    out.requires_grad = True
+                    out.creator = self
+                    out.generation = generation + 1
+                    self.output_ref = weakref.ref(out)
+                return out
+            if n == 3:   # Linear with a bias, the book's most common op
+                y, z = inputs[1], inputs[2]
+                if y.backend is not backend or z.backend is not backend:
+                    raise RuntimeError(f"{type(self).__name__}: expected all tensors on the same device, "
+                                       f"got {backend.device}, {y.backend.device} and {z.backend.device}")
+                out = Tensor._wrap(self.forward(x.data, y.data, z.data), backend)
+                if _grad_enabled and self.differentiable and (x.requires_grad or y.requires_grad
+                                                              or z.requires_grad):
+                    self.needs_input_grad = (x.requires_grad, y.requires_grad, z.requires_grad)
+                    generation = max(x.generation, y.generation, z.generation)
+                    self.inputs = inputs
+                    self.generation = generation
+                    out.requires_grad = True
+                    out.creator = self
+                    out.generation = generation + 1
+                    self.output_ref = weakref.ref(out)
+                return out
+            for t in inputs:
+                if t.backend is not backend:
+                    raise RuntimeError(f"{type(self).__name__}: expected all tensors on the same device, "
+                                       f"got {backend.device} and {t.backend.device}")
+            out = Tensor._wrap(self.forward(*[t.data for t in inputs]), backend)
+            if _grad_enabled and self.differentiable:
+                needs = tuple([t.requires_grad for t in inputs])
+                if True in needs:
+                    self.needs_input_grad = needs
+                    self._record(inputs, max([t.generation for t in inputs]), out)
             return out
-        if n == 2:
-            y = inputs[1]
-            if y.backend is not backend:
-                raise RuntimeError(f"{type(self).__name__}: expected all tensors on the same device, "
-                                   f"got {backend.device} and {y.backend.device}")
-            out = Tensor._wrap(self.forward(x.data, y.data), backend)
-            if _grad_enabled and (x.requires_grad or y.requires_grad) and self.differentiable:
-                self.needs_input_grad = (x.requires_grad, y.requires_grad)
-                gx, gy = x.generation, y.generation
-                self.inputs = inputs
-                self.generation = generation = gx if gx > gy else gy
-                out.requires_grad = True
-                out.creator = self
-                out.generation = generation + 1
-                self.output_ref = weakref.ref(out)
-            return out
-        if n == 3:   # Linear with a bias, the book's most common op
-            y, z = inputs[1], inputs[2]
-            if y.backend is not backend or z.backend is not backend:
-                raise RuntimeError(f"{type(self).__name__}: expected all tensors on the same device, "
-                                   f"got {backend.device}, {y.backend.device} and {z.backend.device}")
-            out = Tensor._wrap(self.forward(x.data, y.data, z.data), backend)
-            if _grad_enabled and self.differentiable and (x.requires_grad or y.requires_grad
-                                                          or z.requires_grad):
-                self.needs_input_grad = (x.requires_grad, y.requires_grad, z.requires_grad)
-                generation = max(x.generation, y.generation, z.generation)
-                self.inputs = inputs
-                self.generation = generation
-                out.requires_grad = True
-                out.creator = self
-                out.generation = generation + 1
-                self.output_ref = weakref.ref(out)
-            return out
-        for t in inputs:
-            if t.backend is not backend:
-                raise RuntimeError(f"{type(self).__name__}: expected all tensors on the same device, "
-                                   f"got {backend.device} and {t.backend.device}")
-        out = Tensor._wrap(self.forward(*[t.data for t in inputs]), backend)
-        if _grad_enabled and self.differentiable:
-            needs = tuple([t.requires_grad for t in inputs])
-            if True in needs:
-                self.needs_input_grad = needs
-                self._record(inputs, max([t.generation for t in inputs]), out)
-        return out
+        except AttributeError:
+            _refuse_non_tensors(self, inputs)  # a NumPy array passed for a Tensor: say so
+            raise
 
     def _record(self, inputs, generation, out):
         """Link ``out`` into the graph: it was made by ``self`` from ``inputs``."""
@@ -234,6 +238,17 @@ class Function:
         """Input ``i``, as an array (fast path) or as the input Tensor (create_graph)."""
         x = self.inputs[i]
         return x.data if F.is_array_mode else x
+
+
+def _refuse_non_tensors(fn, inputs):
+    """The TypeError for an op given something that is not a Tensor (a NumPy array has no
+    ``backend``, and its ``data`` is a memoryview), naming the op and what it got."""
+    for i, t in enumerate(inputs):
+        if not isinstance(t, Tensor):
+            hint = (" (minigan.from_numpy(a) or minigan.tensor(a) makes one)"
+                    if hasattr(t, "shape") and hasattr(t, "dtype") else "")
+            raise TypeError(f"{type(fn).__name__}: input {i} must be a Tensor, got "
+                            f"{type(t).__module__}.{type(t).__name__}{hint}") from None
 
 
 # ----------------------------------------------------------------------------- the graph walk

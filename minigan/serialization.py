@@ -139,6 +139,13 @@ def save(obj, f):
         return
     path = os.fsdecode(f)
     directory = os.path.dirname(os.path.abspath(path))
+    # said before the temporary file is made, whose name would otherwise be in the error
+    if os.path.isdir(path):
+        raise IsADirectoryError(f"save: {path} is a folder; give the file to write (such as "
+                                f"{os.path.join(path, 'model.npz')})")
+    if not os.path.isdir(directory):
+        raise FileNotFoundError(f"save: the folder {directory} does not exist (to write "
+                                f"{os.path.basename(path)} in)")
     tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
     try:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0), 0o666)

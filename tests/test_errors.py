@@ -2,6 +2,7 @@
 them: shape mismatches name the op and both shapes, device mixes name both devices."""
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -207,3 +208,57 @@ def test_missing_torch_fails_the_session_when_required(tmp_path):
                          env=env, capture_output=True, text=True, timeout=120)
     assert run.returncode == 0, run.stdout + run.stderr
     assert "PyTorch NOT importable" in run.stdout
+
+
+# ----------------------------------------------------------------------------- arrays for tensors
+_ARRAY = np.ones((1, 4), dtype=np.float32)
+
+
+@pytest.mark.parametrize("anomaly", [False, True])
+@pytest.mark.parametrize("call, op", [(lambda a: minigan.sigmoid(a), "Sigmoid"),
+                                      (lambda a: minigan.relu(a), "ReLU"),
+                                      (lambda a: F.linear(a, minigan.rand(2, 4)), "Linear"),
+                                      (lambda a: minigan.tanh(a), "Tanh")])
+def test_an_op_given_a_numpy_array_names_the_op_and_the_fix(call, op, anomaly):
+    """A NumPy array has no ``backend`` and its ``.data`` is a memoryview: the error used to be
+    an AttributeError about one of those."""
+    context = minigan.autograd.detect_anomaly() if anomaly else contextlib.nullcontext()
+    with context, raises(TypeError, f"{op}: input 0 must be a Tensor", "numpy.ndarray", "minigan.from_numpy"):
+        call(_ARRAY)
+
+
+@pytest.mark.parametrize("module", [minigan.nn.Linear(4, 2), minigan.nn.LayerNorm(4), minigan.nn.Sigmoid(),
+                                    minigan.nn.Flatten(),
+                                    minigan.nn.Sequential(minigan.nn.Linear(4, 2), minigan.nn.Sigmoid())])
+def test_a_layer_given_a_numpy_array_names_the_layer_and_the_fix(module):
+    name = type(module).__name__
+    with raises(TypeError, f"{name}: input must be a Tensor", "numpy.ndarray of shape (1, 4)",
+                "minigan.from_numpy") as e:
+        module(_ARRAY)
+    assert e.value.__suppress_context__  # the one error, not the memoryview's under it
+
+
+def test_other_attribute_errors_of_ops_and_layers_pass_through_unchanged():
+    """Only a non-Tensor input turns into the TypeError; a bug inside forward stays itself."""
+    class Broken(minigan.autograd.Function):
+        def forward(self, x):
+            return x.no_such_attribute
+
+    class BrokenLayer(minigan.nn.Module):
+        def forward(self, x):
+            return x.no_such_method()
+
+    with pytest.raises(AttributeError, match="no_such_attribute"):
+        Broken()(minigan.rand(3))
+    with pytest.raises(AttributeError, match="no_such_method"):
+        BrokenLayer()(minigan.rand(3))
+
+
+def test_save_into_a_folder_or_a_missing_folder_says_so_and_leaves_nothing(tmp_path):
+    state = {"w": minigan.rand(2)}
+    with raises(IsADirectoryError, "save:", str(tmp_path), "is a folder", "model.npz"):
+        minigan.save(state, str(tmp_path))
+    missing = tmp_path / "nope" / "x.npz"
+    with raises(FileNotFoundError, "save:", str(tmp_path / "nope"), "does not exist", "x.npz"):
+        minigan.save(state, str(missing))
+    assert os.listdir(tmp_path) == []  # no temporary file left behind

@@ -36,6 +36,18 @@ class Parameter(Tensor):
         raise TypeError("minigan never pickles tensors; use minigan.save(module.state_dict(), path)")
 
 
+def _refuse_arrays(module, args, error):
+    """The TypeError for a layer called on an array instead of a Tensor. A NumPy array's
+    ``.data`` is a memoryview, so without this the error would be about a memoryview (which
+    is still quoted, for a layer of one's own that takes arrays on purpose)."""
+    for a in args:
+        if not isinstance(a, Tensor) and hasattr(a, "shape") and hasattr(a, "dtype"):
+            raise TypeError(f"{type(module).__name__}: input must be a Tensor, got "
+                            f"{type(a).__module__}.{type(a).__name__} of shape {tuple(a.shape)}: "
+                            f"minigan.from_numpy(a) or minigan.tensor(a) makes one (the layer "
+                            f"failed with {type(error).__name__}: {error})") from None
+
+
 class Module:
     """Base class of layers and models, in PyTorch's shape."""
 
@@ -100,7 +112,11 @@ class Module:
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
     def __call__(self, *args, **kwargs):
-        return self.forward(*args, **kwargs)
+        try:  # free in Python 3.11+ unless raised
+            return self.forward(*args, **kwargs)
+        except (AttributeError, TypeError) as e:
+            _refuse_arrays(self, args, e)  # a NumPy array passed for a Tensor: say so, by layer
+            raise
 
     # ------------------------------------------------------------------ traversal
     def named_modules(self, memo=None, prefix=""):
