@@ -240,13 +240,15 @@ class Function:
         return x.data if F.is_array_mode else x
 
 
+ARRAY_FIX = "minigan.from_numpy(a) or minigan.tensor(a) makes one"  # told to whoever passes an array
+
+
 def _refuse_non_tensors(fn, inputs):
     """The TypeError for an op given something that is not a Tensor (a NumPy array has no
     ``backend``, and its ``data`` is a memoryview), naming the op and what it got."""
     for i, t in enumerate(inputs):
         if not isinstance(t, Tensor):
-            hint = (" (minigan.from_numpy(a) or minigan.tensor(a) makes one)"
-                    if hasattr(t, "shape") and hasattr(t, "dtype") else "")
+            hint = f" ({ARRAY_FIX})" if hasattr(t, "shape") and hasattr(t, "dtype") else ""
             raise TypeError(f"{type(fn).__name__}: input {i} must be a Tensor, got "
                             f"{type(t).__module__}.{type(t).__name__}{hint}") from None
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 
+from ..autograd import ARRAY_FIX
 from ..tensor import Tensor
 
 
@@ -44,7 +45,7 @@ def _refuse_arrays(module, args, error):
         if not isinstance(a, Tensor) and hasattr(a, "shape") and hasattr(a, "dtype"):
             raise TypeError(f"{type(module).__name__}: input must be a Tensor, got "
                             f"{type(a).__module__}.{type(a).__name__} of shape {tuple(a.shape)}: "
-                            f"minigan.from_numpy(a) or minigan.tensor(a) makes one (the layer "
+                            f"{ARRAY_FIX} (the layer "
                             f"failed with {type(error).__name__}: {error})") from None
 
 
