@@ -15,7 +15,8 @@ import pytest
 import minigan
 from minigan import nn
 from minigan.optim import RMSprop
-from test_optim import assert_same, make_params, mlp_loss, problem, run_minigan, run_torch, structure
+from test_optim import (assert_same, make_params, problem, run_minigan, run_torch, structure,
+                        train_side_by_side)
 
 torch = pytest.importorskip("torch")
 
@@ -73,28 +74,7 @@ def test_missing_gradients_and_param_groups(device):
 
 @pytest.mark.parametrize("kwargs", [dict(lr=0.01), dict(lr=0.005, momentum=0.9, centered=True)])
 def test_loss_driven_training_matches_torch(kwargs, device):
-    rng = np.random.default_rng(6)
-    shapes = [(16, 8), (16,), (3, 16), (3,)]
-    init = [rng.uniform(-0.5, 0.5, s) for s in shapes]
-    data = [(rng.standard_normal((4, 8)), rng.uniform(0, 1, (4, 3))) for _ in range(50)]
-    t_params = [torch.nn.Parameter(torch.tensor(a)) for a in init]
-    t_opt = torch.optim.RMSprop(t_params, **kwargs)
-    m_params = make_params(init, device)
-    m_opt = RMSprop(m_params, **kwargs)
-    t_losses, m_losses = [], []
-    for x, t in data:
-        t_opt.zero_grad()
-        loss = mlp_loss(torch, t_params, torch.tensor(x), torch.tensor(t))
-        loss.backward()
-        t_opt.step()
-        t_losses.append(loss.item())
-        m_opt.zero_grad()
-        loss = mlp_loss(minigan, m_params, minigan.tensor(x, device=device), minigan.tensor(t, device=device))
-        loss.backward()
-        m_opt.step()
-        m_losses.append(loss.item())
-    np.testing.assert_allclose(m_losses, t_losses, rtol=1e-10)
-    assert_same([p.detach().numpy() for p in m_params], [p.detach().numpy() for p in t_params])
+    train_side_by_side("RMSprop", kwargs, device, batch=4)
 
 
 def test_step_records_no_graph_and_updates_in_place():
