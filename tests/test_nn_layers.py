@@ -196,7 +196,7 @@ def test_sequential_indexing_slicing_and_naming():
     assert isinstance(head, nn.Sequential) and list(head) == [a, b]
     tail = seq[1:]
     assert [n for n, _ in tail.named_children()] == ["1", "2"]  # names kept, as PyTorch
-    with pytest.raises(IndexError):
+    with pytest.raises(IndexError, match="Sequential: index 3"):
         seq[3]
     seq.append(nn.Tanh())
     assert len(seq) == 4 and isinstance(seq[3], nn.Tanh)
@@ -229,6 +229,10 @@ def test_module_list_and_dict():
     assert isinstance(layers[1:], nn.ModuleList) and len(layers[1:]) == 3
     del layers[0]
     assert [n for n, _ in layers.named_children()] == ["0", "1", "2"]
+    with pytest.raises(IndexError, match="ModuleList: index -4"):
+        layers[-4]
+    with pytest.raises(TypeError, match="ModuleList: function is not a Module"):
+        layers[0] = lambda x: x
     x = minigan.rand(2)
     for layer in layers:
         x = layer(x)

@@ -40,13 +40,57 @@ def _number(container, modules):
         container._modules[str(i)] = m
 
 
-class Sequential(Module):
+class _ModuleSequence(Module):
+    """What Sequential and ModuleList share: children named "0", "1", ... and list-like
+    access to them. ``_kind`` (each subclass's) names the container in errors."""
+
+    def __len__(self):
+        return len(self._modules)
+
+    def __iter__(self):
+        return iter(self._modules.values())
+
+    def _slice(self, idx):
+        return type(self)(list(self._modules.values())[idx])
+
+    def __getitem__(self, idx):
+        if isinstance(idx, slice):
+            return self._slice(idx)
+        keys = list(self._modules)
+        return self._modules[keys[_position(self._kind, idx, len(keys))]]
+
+    def __setitem__(self, idx, module):
+        keys = list(self._modules)
+        self._modules[keys[_position(self._kind, idx, len(keys))]] = _check_module(self._kind, module)
+
+    def __delitem__(self, idx):
+        keys = list(self._modules)
+        if isinstance(idx, slice):
+            for key in keys[idx]:
+                del self._modules[key]
+        else:
+            del self._modules[keys[_position(self._kind, idx, len(keys))]]
+        _number(self, list(self._modules.values()))  # consecutive names again, as PyTorch
+
+    def append(self, module):
+        self.add_module(str(len(self)), _check_module(self._kind, module))
+        return self
+
+    def extend(self, modules):
+        for m in modules:
+            self.append(m)
+        return self
+
+
+class Sequential(_ModuleSequence):
     """Apply the child modules in order: ``Sequential(a, b, c)(x) == c(b(a(x)))``.
 
     Built from modules (named "0", "1", ...) or from one ``OrderedDict`` of names to modules.
     Supports ``len``, iteration, ``seq[i]``, ``seq[i:j]`` (a new Sequential keeping the
     names), item assignment and deletion, ``append``, ``extend``, ``insert`` and ``pop``.
     """
+
+    _kind = "Sequential"
 
     def __init__(self, *args):
         super().__init__()
@@ -64,42 +108,8 @@ class Sequential(Module):
             input = module.forward(input) if type(module).__call__ is _module_call else module(input)
         return input
 
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return type(self)(OrderedDict(list(self._modules.items())[idx]))
-        keys = list(self._modules)
-        return self._modules[keys[_position("Sequential", idx, len(keys))]]
-
-    def __setitem__(self, idx, module):
-        keys = list(self._modules)
-        self._modules[keys[_position("Sequential", idx, len(keys))]] = _check_module("Sequential", module)
-
-    def __delitem__(self, idx):
-        keys = list(self._modules)
-        if isinstance(idx, slice):
-            for key in keys[idx]:
-                del self._modules[key]
-        else:
-            del self._modules[keys[_position("Sequential", idx, len(keys))]]
-        self._renumber()
-
-    def _renumber(self):
-        _number(self, list(self._modules.values()))
-
-    def append(self, module):
-        self.add_module(str(len(self)), _check_module("Sequential", module))
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
+    def _slice(self, idx):
+        return type(self)(OrderedDict(list(self._modules.items())[idx]))  # the names kept
 
     def insert(self, index, module):
         _check_module("Sequential", module)
@@ -126,47 +136,15 @@ class Sequential(Module):
         return [k for k in super().__dir__() if not k.isdigit()]
 
 
-class ModuleList(Module):
+class ModuleList(_ModuleSequence):
     """A list of modules whose parameters the parent module sees (no ``forward`` of its own)."""
+
+    _kind = "ModuleList"
 
     def __init__(self, modules=None):
         super().__init__()
         if modules is not None:
             self.extend(modules)
-
-    def __len__(self):
-        return len(self._modules)
-
-    def __iter__(self):
-        return iter(self._modules.values())
-
-    def __getitem__(self, idx):
-        if isinstance(idx, slice):
-            return type(self)(list(self._modules.values())[idx])
-        keys = list(self._modules)
-        return self._modules[keys[_position("ModuleList", idx, len(keys))]]
-
-    def __setitem__(self, idx, module):
-        keys = list(self._modules)
-        self._modules[keys[_position("ModuleList", idx, len(keys))]] = _check_module("ModuleList", module)
-
-    def __delitem__(self, idx):
-        keys = list(self._modules)
-        if isinstance(idx, slice):
-            for key in keys[idx]:
-                del self._modules[key]
-        else:
-            del self._modules[keys[_position("ModuleList", idx, len(keys))]]
-        _number(self, list(self._modules.values()))
-
-    def append(self, module):
-        self.add_module(str(len(self)), _check_module("ModuleList", module))
-        return self
-
-    def extend(self, modules):
-        for m in modules:
-            self.append(m)
-        return self
 
     def insert(self, index, module):
         modules = list(self._modules.values())
