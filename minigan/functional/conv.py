@@ -573,28 +573,43 @@ def _unbatched(xp, a, like_ndim):
     return xp.reshape(a, tuple(a.shape[1:])) if like_ndim == 3 else a
 
 
-# ----------------------------------------------------------------------------- conv2d
-class Conv2d(Function):
-    """Fused conv2d: x (N, C, H, W), W (OC, C, KH, KW), b (OC,) -> y (N, OC, OH, OW)."""
-
-    big = None  # im2col(x) (or x's rows), kept for the weight gradient
+class _PlannedConv(Function):
+    """What both convolutions share: a geometry, a plan chosen per call, the bias, and
+    keeping what the weight gradient reads only when it will be asked for."""
 
     def __init__(self, geometry):
         self.g = geometry
 
     def __call__(self, x, W, b=None):
-        # keep what the weight gradient reads only when it will be asked for
         self.keep = W.requires_grad and is_grad_enabled()
         return super().__call__(x, W) if b is None else super().__call__(x, W, b)
 
+    def _prepare(self, x, W):
+        """``x`` with its batch axis, and the plan for this call (kept for backward)."""
+        self.plan = make_plan(self.xp, self.g, W)
+        return _batched(self.xp, x), self.plan
+
+    def _add_bias(self, y, b):
+        if b is not None:
+            y += self.xp.reshape(b, (-1, 1, 1))
+        return y
+
+    def _bias_grad(self, gy4):
+        need = self.needs_input_grad
+        return self.xp.sum(gy4, axis=(0, 2, 3)) if len(need) > 2 and need[2] else None
+
+
+# ----------------------------------------------------------------------------- conv2d
+class Conv2d(_PlannedConv):
+    """Fused conv2d: x (N, C, H, W), W (OC, C, KH, KW), b (OC,) -> y (N, OC, OH, OW)."""
+
+    big = None  # im2col(x) (or x's rows), kept for the weight gradient
+
     def forward(self, x, W, b=None):
         xp = self.xp
-        x4 = _batched(xp, x)
-        self.plan = plan = make_plan(xp, self.g, W)
+        x4, plan = self._prepare(x, W)
         big = plan.prepare_big(x4)
-        y = plan.conv(big, x4.shape[0])
-        if b is not None:
-            y += xp.reshape(b, (-1, 1, 1))
+        y = self._add_bias(plan.conv(big, x4.shape[0]), b)
         if not self.keep:
             plan.release(big)
         else:
@@ -609,7 +624,7 @@ class Conv2d(Function):
         need = self.needs_input_grad
         x4, gy4 = _batched(xp, x), _batched(xp, gy)
         small = plan.prepare_small(gy4)
-        gx = gW = gb = None
+        gx = gW = None
         if need[0]:  # a conv_transpose2d forward of gy
             gx = _unbatched(xp, plan.conv_transpose(small, x4.shape[0]), x.ndim)
         if need[1]:
@@ -617,9 +632,7 @@ class Conv2d(Function):
             gW = plan.weight_grad(small, big)
             if big is not self.big:
                 plan.release(big)
-        if len(need) > 2 and need[2]:
-            gb = xp.sum(gy4, axis=(0, 2, 3))
-        return gx, gW, gb
+        return gx, gW, self._bias_grad(gy4)
 
     def composite(self, F, x, W, b=None):
         """The same convolution in primitives (pad, slices, stack, matmul) for double backward."""
@@ -639,7 +652,7 @@ class Conv2d(Function):
 
 
 # ----------------------------------------------------------------------------- conv_transpose2d
-class ConvTranspose2d(Function):
+class ConvTranspose2d(_PlannedConv):
     """Fused conv_transpose2d: x (N, C, H, W), W (C, OC, KH, KW), b (OC,) -> y (N, OC, OH, OW).
 
     The adjoint of conv2d with the same weight: in :class:`ConvGeometry` terms x is the small
@@ -648,21 +661,11 @@ class ConvTranspose2d(Function):
 
     small = None  # x's rows (or tap planes), kept for the weight gradient
 
-    def __init__(self, geometry):
-        self.g = geometry
-
-    def __call__(self, x, W, b=None):
-        self.keep = W.requires_grad and is_grad_enabled()
-        return super().__call__(x, W) if b is None else super().__call__(x, W, b)
-
     def forward(self, x, W, b=None):
         xp = self.xp
-        x4 = _batched(xp, x)
-        self.plan = plan = make_plan(xp, self.g, W)
+        x4, plan = self._prepare(x, W)
         small = plan.prepare_small(x4)
-        y = plan.conv_transpose(small, x4.shape[0])
-        if b is not None:
-            y += xp.reshape(b, (-1, 1, 1))
+        y = self._add_bias(plan.conv_transpose(small, x4.shape[0]), b)
         if self.keep:
             self.small = small
         return _unbatched(xp, y, x.ndim)
@@ -673,16 +676,14 @@ class ConvTranspose2d(Function):
         need = self.needs_input_grad
         x4, gy4 = _batched(xp, x), _batched(xp, gy)
         big = plan.prepare_big(gy4)  # shared by both products
-        gx = gW = gb = None
+        gx = gW = None
         if need[0]:  # a conv2d forward of gy
             gx = _unbatched(xp, plan.conv(big, x4.shape[0]), x.ndim)
         if need[1]:
             small = self.small if self.small is not None else plan.prepare_small(x4)
             gW = plan.weight_grad(small, big)
         plan.release(big)
-        if len(need) > 2 and need[2]:
-            gb = xp.sum(gy4, axis=(0, 2, 3))
-        return gx, gW, gb
+        return gx, gW, self._bias_grad(gy4)
 
     def composite(self, F, x, W, b=None):
         """Primitives for double backward: columns ``W^T @ x``, spread by the stride (zeros
