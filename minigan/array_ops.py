@@ -133,6 +133,12 @@ class ArrayOps:
     def tanh(self, a):
         return self.xp.tanh(a)
 
+    def sin(self, a):
+        return self.xp.sin(a)
+
+    def cos(self, a):
+        return self.xp.cos(a)
+
     def erf(self, a):
         return self.xp.erf(a)
 

@@ -541,3 +541,5 @@ from .tensor import Tensor  # noqa: E402  (Tensor needs this module first)
 from . import anomaly as _anomaly  # noqa: E402  (it reads the flags above)
 from .anomaly import (AnomalyError, detect_anomaly, is_anomaly_check_nan_enabled,  # noqa: E402,F401
                       is_anomaly_enabled, set_detect_anomaly)
+# torch.autograd.gradcheck's place: test suites written for PyTorch import the checker from here
+from .gradcheck import GradcheckError, gradcheck, gradgradcheck  # noqa: E402,F401

@@ -452,6 +452,9 @@ def _norm_args(shape):
 
 POSITIVE = dict(min_value=0.5, max_value=2.5)
 NONZERO = dict(min_magnitude=0.5)
+HALVES = [k / 2 for k in range(-4, 5)]  # the steps of floor, ceil, trunc and round in [-2, 2]
+# x * 10 and x * 100 at least 0.03 from any step of round: finite differences see it flat
+OFF_GRID = st.integers(-200, 200).map(lambda k: k / 100 + 0.0031)
 SCALARS = st.sampled_from([2.0, -1.5, 0.5, 3, np.float64(2.5)])
 
 
@@ -492,6 +495,26 @@ CASES = [
     OpCase("sqrt", lambda F, x: x.sqrt(), unary(**POSITIVE), gradgrad=True),
     OpCase("abs", lambda F, x: F.abs(x), unary(gc=dict(away_from=[0.0])), gradgrad=True),
     OpCase("erf", lambda F, x: F.erf(x), unary(min_value=-3.5, max_value=3.5), gradgrad=True),
+    # ---------------------------------------------------------------- more pointwise maths
+    OpCase("sin", lambda F, x: F.sin(x), unary(min_value=-4, max_value=4), gradgrad=True),
+    OpCase("cos", lambda F, x: x.cos(), unary(min_value=-4, max_value=4), gradgrad=True),
+    OpCase("tan", lambda F, x: F.tan(x), unary(min_value=-1.2, max_value=1.2), gradgrad=True),
+    OpCase("log1p", lambda F, x: F.log1p(x), unary(min_value=-0.5, max_value=3), gradgrad=True),
+    OpCase("expm1", lambda F, x: x.expm1(), unary(), gradgrad=True),
+    OpCase("log2", lambda F, x: F.log2(x), unary(**POSITIVE), gradgrad=True),
+    OpCase("log10", lambda F, x: x.log10(), unary(**POSITIVE), gradgrad=True),
+    OpCase("reciprocal", lambda F, x: F.reciprocal(x), unary(**NONZERO), gradgrad=True),
+    OpCase("rsqrt", lambda F, x: x.rsqrt(), unary(**POSITIVE), gradgrad=True),
+    OpCase("floor", lambda F, x: F.floor(x), unary(gc=dict(away_from=HALVES)), gradgrad=True),
+    OpCase("ceil", lambda F, x: x.ceil(), unary(gc=dict(away_from=HALVES))),
+    OpCase("trunc", lambda F, x: F.trunc(x), unary(gc=dict(away_from=HALVES))),
+    OpCase("round", lambda F, x: x.round(), unary(gc=dict(away_from=HALVES))),
+    OpCase("round_decimals", lambda F, x, d: F.round(x, decimals=d),
+           unary_with(lambda s: st.tuples(st.sampled_from([1, 2, -1])), gc=dict(elements=OFF_GRID)),
+           torch_fn=lambda F, x, d: F.round(x, decimals=d)),
+    OpCase("logsumexp", lambda F, x, dim, keepdim: F.logsumexp(
+               x, dim if dim is not None else tuple(range(x.ndim)), keepdim=keepdim),
+           unary_with(_amax_args), gradgrad=True),
     OpCase("clamp", lambda F, x, lo, hi: F.clamp(x, min=lo, max=hi), clamp_inputs, gradgrad=True),
     OpCase("clip", lambda F, x, lo, hi: F.clip(x, lo, hi), clamp_inputs),
     OpCase("clamp_method", lambda F, x, lo, hi: x.clamp(lo, hi), clamp_inputs),
@@ -587,15 +610,17 @@ assert len(CASE_BY_NAME) == len(CASES), "duplicate case names"
 
 # Every differentiable op that minigan.functional exports must have a case here (a test checks).
 COVERED_FUNCTIONAL = {
-    "abs", "add", "amax", "amin", "broadcast_to", "cat", "chunk", "clamp", "clip", "clone",
-    "concat", "contiguous", "div", "erf", "exp", "expand", "expand_as", "flatten", "gelu",
-    "getitem", "leaky_relu", "linear", "log", "log_softmax", "matmul", "max", "maximum", "mean",
-    "min", "minimum", "mul", "neg", "norm", "pad", "permute", "pow", "relu", "reshape", "sigmoid",
-    "softmax", "split", "sqrt", "square", "squeeze", "stack", "std", "sub", "sum", "sum_to", "t",
-    "tanh", "to_device", "to_dtype", "transpose", "unflatten", "unsqueeze", "var", "view",
-    "view_as", "where",
+    "abs", "add", "amax", "amin", "broadcast_to", "cat", "ceil", "chunk", "clamp", "clip",
+    "clone", "concat", "contiguous", "cos", "div", "erf", "exp", "expand", "expand_as", "expm1",
+    "flatten", "floor", "gelu", "getitem", "leaky_relu", "linear", "log", "log10", "log1p",
+    "log2", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum",
+    "mul", "neg", "norm", "pad", "permute", "pow", "reciprocal", "relu", "reshape", "round",
+    "rsqrt", "sigmoid", "sin", "softmax", "split", "sqrt", "square", "squeeze", "stack", "std",
+    "sub", "sum", "sum_to", "t", "tan", "tanh", "to_device", "to_dtype", "transpose", "trunc",
+    "unflatten", "unsqueeze", "var", "view", "view_as", "where",
 }
-NOT_DIFFERENTIABLE = {"argmax", "argmin", "eq", "ge", "gt", "le", "logical_and", "lt", "ne", "sign"}
+NOT_DIFFERENTIABLE = {"argmax", "argmin", "eq", "ge", "gt", "isfinite", "isinf", "isnan", "le",
+                      "logical_and", "lt", "ne", "sign"}
 
 
 def to_minigan(inputs, device="cpu", dtype="float64"):

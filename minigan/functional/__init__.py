@@ -7,11 +7,13 @@ so ``t.exp()``, ``t.sum(dim=1)`` and ``a @ b`` are the same functions as ``minig
 """
 from __future__ import annotations
 
-from ..tensor import Tensor
+from ..tensor import Tensor, zeros_like  # noqa: F401  (zeros_like: F.zeros_like in formulas)
 from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
 from .arithmetic import (abs, add, clamp, clip, div, eq, erf, exp, ge, gt, le, linear, log,
                          logical_and, lt, matmul, maximum, minimum, mul, ne, neg, pow, rdiv,
                          rsub, sign, sqrt, square, sub, to_device, to_dtype, where)
+from .pointwise import (ceil, cos, expm1, floor, isfinite, isinf, isnan, log1p, log2, log10,
+                        logsumexp, reciprocal, round, rsqrt, sin, tan, trunc)
 from .reduction import (amax, amin, argmax, argmin, broadcast_to, expand, expand_as, max,
                         mean, min, std, sum, sum_to, var)
 from .shape import (cat, chunk, clone, concat, contiguous, flatten, getitem, pad, permute,
@@ -22,24 +24,30 @@ from .vector_norm import norm
 is_array_mode = False  # this namespace works on Tensors (and records a graph when enabled)
 
 __all__ = [
-    "abs", "add", "amax", "amin", "argmax", "argmin", "broadcast_to", "cat", "chunk", "clamp",
-    "clip", "clone", "concat", "contiguous", "div", "eq", "erf", "exp", "expand", "expand_as",
-    "flatten", "ge", "gelu", "getitem", "gt", "le", "leaky_relu", "linear", "log", "log_softmax",
-    "logical_and", "lt", "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "ne", "neg",
-    "norm", "pad", "permute", "pow", "relu", "reshape", "sigmoid", "sign", "softmax", "split",
-    "sqrt", "square", "squeeze", "stack", "std", "sub", "sum", "sum_to", "t", "tanh", "to_device",
-    "to_dtype", "transpose", "unflatten", "unsqueeze", "var", "view", "view_as", "where",
+    "abs", "add", "amax", "amin", "argmax", "argmin", "broadcast_to", "cat", "ceil", "chunk",
+    "clamp", "clip", "clone", "concat", "contiguous", "cos", "div", "eq", "erf", "exp",
+    "expand", "expand_as", "expm1", "flatten", "floor", "ge", "gelu", "getitem", "gt",
+    "isfinite", "isinf", "isnan", "le", "leaky_relu", "linear", "log", "log10", "log1p",
+    "log2", "log_softmax", "logical_and", "logsumexp", "lt", "matmul", "max", "maximum",
+    "mean", "min", "minimum", "mul", "ne", "neg", "norm", "pad", "permute", "pow",
+    "reciprocal", "relu", "reshape", "round", "rsqrt", "sigmoid", "sign", "sin", "softmax",
+    "split", "sqrt", "square", "squeeze", "stack", "std", "sub", "sum", "sum_to", "t", "tan",
+    "tanh", "to_device", "to_dtype", "transpose", "trunc", "unflatten", "unsqueeze", "var",
+    "view", "view_as", "where",
 ]
 
 
 # ----------------------------------------------------------------------------- Tensor methods
 def _attach_methods():
-    methods = ["abs", "add", "amax", "amin", "argmax", "argmin", "chunk", "clamp", "clip", "clone",
-               "contiguous", "div", "eq", "erf", "exp", "expand", "expand_as", "flatten", "ge",
-               "gt", "le", "log", "log_softmax", "lt", "matmul", "max", "maximum", "mean", "min",
-               "minimum", "mul", "ne", "neg", "norm", "permute", "pow", "relu", "reshape",
-               "sigmoid", "sign", "softmax", "split", "sqrt", "square", "squeeze", "std", "sub",
-               "sum", "t", "tanh", "transpose", "unflatten", "unsqueeze", "var", "view", "view_as"]
+    methods = ["abs", "add", "amax", "amin", "argmax", "argmin", "ceil", "chunk", "clamp",
+               "clip", "clone", "contiguous", "cos", "div", "eq", "erf", "exp", "expand",
+               "expand_as", "expm1", "flatten", "floor", "ge", "gt", "isfinite", "isinf",
+               "isnan", "le", "log", "log10", "log1p", "log2", "log_softmax", "logsumexp",
+               "lt", "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "ne",
+               "neg", "norm", "permute", "pow", "reciprocal", "relu", "reshape", "round",
+               "rsqrt", "sigmoid", "sign", "sin", "softmax", "split", "sqrt", "square",
+               "squeeze", "std", "sub", "sum", "t", "tan", "tanh", "transpose", "trunc",
+               "unflatten", "unsqueeze", "var", "view", "view_as"]
     g = globals()
     for name in methods:
         setattr(Tensor, name, g[name])
