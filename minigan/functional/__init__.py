@@ -12,6 +12,7 @@ from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, t
 from .arithmetic import (abs, add, clamp, clip, div, eq, erf, exp, ge, gt, le, linear, log,
                          logical_and, lt, matmul, maximum, minimum, mul, ne, neg, pow, rdiv,
                          rsub, sign, sqrt, square, sub, to_device, to_dtype, where)
+from .inplace import in_place_method, in_place_operator
 from .pointwise import (ceil, cos, expm1, floor, isfinite, isinf, isnan, log1p, log2, log10,
                         logsumexp, reciprocal, round, rsqrt, sin, tan, trunc)
 from .reduction import (amax, amin, argmax, argmin, broadcast_to, expand, expand_as, max,
@@ -66,6 +67,10 @@ def _attach_methods():
     }
     for name, fn in operators.items():
         setattr(Tensor, name, fn)
+    for name, fn in (("add", add), ("sub", sub), ("mul", mul), ("truediv", div)):
+        setattr(Tensor, f"__i{name}__", in_place_operator(fn, f"__i{name}__"))
+    for name, fn in (("add_", add), ("sub_", sub), ("mul_", mul), ("div_", div)):
+        setattr(Tensor, name, in_place_method(fn, name))
     Tensor.__hash__ = object.__hash__
 
 

@@ -1,0 +1,81 @@
+"""In-place arithmetic: ``t += x``, ``t -= x``, ``t *= x``, ``t /= x`` and ``t.add_(x)``,
+``t.sub_(x)``, ``t.mul_(x)``, ``t.div_(x)``.
+
+The hand-written update of a parameter (before an optimiser class is introduced, and in every
+tutorial that shows what one does)::
+
+    with minigan.no_grad():
+        for p in model.parameters():
+            p -= lr * p.grad
+
+has to change the parameter itself. Without ``__isub__`` Python would compute ``p - lr *
+p.grad`` into a new tensor and rebind the loop variable ``p`` to it: the model would never
+change, silently. So, as in PyTorch:
+
+* **not recording** (under ``no_grad``, or nothing involved requires grad): the result is
+  computed and written into ``t``, which keeps its identity, shape and dtype (``t`` becomes
+  the result's numbers, as minigan's other in-place methods: its array is replaced, so a
+  view of the old array taken with ``.numpy()`` keeps the old numbers);
+* a **leaf that requires grad**, while recording: refused, as PyTorch refuses it;
+* **a tensor of a recorded graph**: the operators compute out of place and Python rebinds the
+  name (``h += b`` in a forward pass gets the right gradient); the methods refuse, since they
+  cannot rebind the caller's name and ``h.add_(b)`` must not leave ``h`` unchanged.
+
+The result must fit ``t``: the other operand broadcasts to ``t``'s shape (not the other way),
+and an integer tensor cannot take a floating result (``t /= 2`` on int64), both as PyTorch.
+"""
+from __future__ import annotations
+
+from .. import backend as B
+from ..autograd import is_grad_enabled
+from ..tensor import Tensor
+
+
+def _recording(t, other):
+    return is_grad_enabled() and (t.requires_grad or (isinstance(other, Tensor) and other.requires_grad))
+
+
+def _write_into(t, result, name):
+    """Make ``result``'s numbers ``t``'s own, checking that they fit (shape, dtype)."""
+    if result.shape != t.shape:
+        raise RuntimeError(f"{name}: output with shape {list(t.shape)} doesn't match the "
+                           f"broadcast shape {list(result.shape)}")
+    data = result.data
+    if result.dtype != t.dtype:
+        if result.dtype in B.FLOAT_DTYPES and t.dtype not in B.FLOAT_DTYPES:
+            raise RuntimeError(f"{name}: result type {result.dtype.name} can't be cast to the "
+                               f"desired output type {t.dtype.name}")
+        data = t.backend.xp.astype(data, t.data.dtype)
+    t.data = data
+    return t
+
+
+def _leaf_error(name):
+    return RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an in-place "
+                        "operation (wrap it in minigan.no_grad())")
+
+
+def in_place_operator(op, name):
+    """``__iadd__`` and the like: in place unless a recorded graph owns ``t`` (module doc)."""
+    def operator(t, other):
+        if _recording(t, other):
+            if t.requires_grad and t.creator is None:
+                raise _leaf_error(name)
+            return op(t, other)  # recorded out of place; Python rebinds the name to it
+        return _write_into(t, op(t, other), name)
+    operator.__name__ = name
+    return operator
+
+
+def in_place_method(op, name):
+    """``add_`` and the like: in place, or refused where it cannot be (module doc)."""
+    def method(t, other, **kwargs):
+        if _recording(t, other):
+            if t.requires_grad and t.creator is None:
+                raise _leaf_error(name)
+            raise RuntimeError(f"{name}: the result would have to be recorded in the graph, which "
+                               f"minigan's in-place methods do not do; write t = t.{name[:-1]}(x) "
+                               f"or use the operator")
+        return _write_into(t, op(t, other, **kwargs), name)
+    method.__name__ = name
+    return method
