@@ -37,7 +37,7 @@ import numpy as np
 import minigan
 
 __all__ = [
-    "TorchUnavailableError", "import_torch", "assert_matches_torch", "compare_tensors",
+    "TorchUnavailableError", "import_torch", "assert_matches_torch", "assert_close", "compare_tensors",
     "to_torch", "from_torch", "default_tolerances",
     "shapes", "broadcastable_shapes", "broadcastable_pairs", "arrays", "tensors",
 ]
@@ -104,11 +104,11 @@ def _host(t) -> np.ndarray:
     return t.detach().cpu().numpy()
 
 
-def _differences(a: np.ndarray, b: np.ndarray, rtol, atol):
+def _differences(a: np.ndarray, b: np.ndarray, rtol, atol, equal_nan=True):
     """(how many elements differ, largest difference, its index) for same-shape host arrays."""
     if a.dtype.kind in "fc" or b.dtype.kind in "fc":
         a64, b64 = a.astype(np.float64), b.astype(np.float64)
-        same_nan = np.isnan(a64) & np.isnan(b64)
+        same_nan = np.isnan(a64) & np.isnan(b64) & equal_nan
         same_inf = np.isinf(a64) & (a64 == b64)
         with np.errstate(invalid="ignore"):  # inf - inf: handled by same_inf
             diff = np.where(same_nan | same_inf, 0.0, np.abs(a64 - b64))
@@ -149,6 +149,53 @@ def compare_tensors(minigan_t, torch_t, rtol=None, atol=None, name="tensor", che
             f"{name}: values differ (shape {m_shape}, dtype {m_dtype}): max abs diff {worst:.3g} "
             f"at index {list(index)}: minigan {a[index].item()!r}, torch {b[index].item()!r} "
             f"(rtol {rtol}, atol {atol}; {n_bad} of {a.size} elements differ)")
+
+
+# ============================================================================== assert_close
+_CLOSE_TOLERANCES = {"float32": (1.3e-6, 1e-5), "float64": (1e-7, 1e-7)}  # torch.testing's
+
+
+def _host_of(x):
+    """A host NumPy array of a minigan Tensor (any device), a torch tensor, an array or number."""
+    if isinstance(x, minigan.Tensor):
+        return np.asarray(x.detach().cpu().numpy())
+    if type(x).__module__.startswith("torch"):
+        return x.detach().cpu().numpy()
+    return np.asarray(x)
+
+
+def assert_close(actual, expected, *, rtol=None, atol=None, equal_nan=False, check_dtype=True,
+                 msg=None):
+    """``torch.testing.assert_close`` for minigan: ``|actual - expected| <= atol + rtol *
+    |expected|`` everywhere, with the same shape (and dtype, when both are tensors or arrays).
+
+    Tolerances default by dtype as PyTorch's (float32: rtol 1.3e-6, atol 1e-5; float64: 1e-7,
+    1e-7; integers and bools exact), for the less precise of the two. Equal infinities are
+    close; NaN is close to NaN only with ``equal_nan=True``. Either side may be a minigan
+    Tensor on any device, a NumPy array, a torch tensor or a Python number or list; a number
+    or list is compared without the dtype check. The error says how many elements differ and
+    where the largest difference is, with both values; ``msg`` is put in front of it.
+    """
+    if (rtol is None) != (atol is None):
+        raise ValueError("assert_close: give both rtol and atol, or neither")
+    a, b = _host_of(actual), _host_of(expected)
+    prefix = f"{msg}: " if msg else ""
+    if a.shape != b.shape:
+        raise AssertionError(f"{prefix}shapes differ: actual {a.shape}, expected {b.shape}")
+    plain = any(isinstance(x, (int, float, bool, list, tuple)) for x in (actual, expected))
+    if check_dtype and not plain and a.dtype != b.dtype:
+        raise AssertionError(f"{prefix}dtypes differ: actual {a.dtype.name}, expected {b.dtype.name}")
+    if rtol is None:
+        names = {a.dtype.name, b.dtype.name}
+        rtol, atol = next((_CLOSE_TOLERANCES[n] for n in ("float32", "float64") if n in names),
+                          (0.0, 0.0))
+    n_bad, worst, index = _differences(a, b, rtol, atol, equal_nan=equal_nan)
+    if n_bad:
+        raise AssertionError(
+            f"{prefix}not close: {n_bad} of {a.size} elements differ (shape {a.shape}, dtype "
+            f"{a.dtype.name}); the largest difference {worst:.6g} at index {list(index)}: actual "
+            f"{a[index].item()!r}, expected {b[index].item()!r} (allowed: atol {atol} + rtol "
+            f"{rtol} * |expected|)")
 
 
 def _as_outputs(out):

@@ -619,8 +619,8 @@ COVERED_FUNCTIONAL = {
     "sub", "sum", "sum_to", "t", "tan", "tanh", "to_device", "to_dtype", "transpose", "trunc",
     "unflatten", "unsqueeze", "var", "view", "view_as", "where",
 }
-NOT_DIFFERENTIABLE = {"argmax", "argmin", "eq", "ge", "gt", "isfinite", "isinf", "isnan", "le",
-                      "logical_and", "lt", "ne", "sign"}
+NOT_DIFFERENTIABLE = {"all", "allclose", "any", "argmax", "argmin", "eq", "equal", "ge", "gt",
+                      "isclose", "isfinite", "isinf", "isnan", "le", "logical_and", "lt", "ne", "sign"}
 
 
 def to_minigan(inputs, device="cpu", dtype="float64"):

@@ -15,6 +15,7 @@ from .arithmetic import (abs, add, clamp, clip, div, eq, erf, exp, ge, gt, le, l
 from .inplace import in_place_method, in_place_operator
 from .pointwise import (ceil, cos, expm1, floor, isfinite, isinf, isnan, log1p, log2, log10,
                         logsumexp, reciprocal, round, rsqrt, sin, tan, trunc)
+from .predicates import all, allclose, any, equal, isclose
 from .reduction import (amax, amin, argmax, argmin, broadcast_to, expand, expand_as, max,
                         mean, min, std, sum, sum_to, var)
 from .shape import (cat, chunk, clone, concat, contiguous, flatten, getitem, pad, permute,
@@ -25,30 +26,31 @@ from .vector_norm import norm
 is_array_mode = False  # this namespace works on Tensors (and records a graph when enabled)
 
 __all__ = [
-    "abs", "add", "amax", "amin", "argmax", "argmin", "broadcast_to", "cat", "ceil", "chunk",
-    "clamp", "clip", "clone", "concat", "contiguous", "cos", "div", "eq", "erf", "exp",
-    "expand", "expand_as", "expm1", "flatten", "floor", "ge", "gelu", "getitem", "gt",
-    "isfinite", "isinf", "isnan", "le", "leaky_relu", "linear", "log", "log10", "log1p",
-    "log2", "log_softmax", "logical_and", "logsumexp", "lt", "matmul", "max", "maximum",
-    "mean", "min", "minimum", "mul", "ne", "neg", "norm", "pad", "permute", "pow",
-    "reciprocal", "relu", "reshape", "round", "rsqrt", "sigmoid", "sign", "sin", "softmax",
-    "split", "sqrt", "square", "squeeze", "stack", "std", "sub", "sum", "sum_to", "t", "tan",
-    "tanh", "to_device", "to_dtype", "transpose", "trunc", "unflatten", "unsqueeze", "var",
-    "view", "view_as", "where",
+    "abs", "add", "all", "allclose", "amax", "amin", "any", "argmax", "argmin", "broadcast_to",
+    "cat", "ceil", "chunk", "clamp", "clip", "clone", "concat", "contiguous", "cos", "div",
+    "eq", "equal", "erf", "exp", "expand", "expand_as", "expm1", "flatten", "floor", "ge",
+    "gelu", "getitem", "gt", "isclose", "isfinite", "isinf", "isnan", "le", "leaky_relu",
+    "linear", "log", "log10", "log1p", "log2", "log_softmax", "logical_and", "logsumexp", "lt",
+    "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "ne", "neg", "norm", "pad",
+    "permute", "pow", "reciprocal", "relu", "reshape", "round", "rsqrt", "sigmoid", "sign",
+    "sin", "softmax", "split", "sqrt", "square", "squeeze", "stack", "std", "sub", "sum",
+    "sum_to", "t", "tan", "tanh", "to_device", "to_dtype", "transpose", "trunc", "unflatten",
+    "unsqueeze", "var", "view", "view_as", "where",
 ]
 
 
 # ----------------------------------------------------------------------------- Tensor methods
 def _attach_methods():
-    methods = ["abs", "add", "amax", "amin", "argmax", "argmin", "ceil", "chunk", "clamp",
-               "clip", "clone", "contiguous", "cos", "div", "eq", "erf", "exp", "expand",
-               "expand_as", "expm1", "flatten", "floor", "ge", "gt", "isfinite", "isinf",
-               "isnan", "le", "log", "log10", "log1p", "log2", "log_softmax", "logsumexp",
-               "lt", "matmul", "max", "maximum", "mean", "min", "minimum", "mul", "ne",
-               "neg", "norm", "permute", "pow", "reciprocal", "relu", "reshape", "round",
-               "rsqrt", "sigmoid", "sign", "sin", "softmax", "split", "sqrt", "square",
-               "squeeze", "std", "sub", "sum", "t", "tan", "tanh", "transpose", "trunc",
-               "unflatten", "unsqueeze", "var", "view", "view_as"]
+    methods = ["abs", "add", "all", "allclose", "amax", "amin", "any", "argmax", "argmin",
+               "ceil", "chunk", "clamp", "clip", "clone", "contiguous", "cos", "div", "eq",
+               "equal", "erf", "exp", "expand", "expand_as", "expm1", "flatten", "floor",
+               "ge", "gt", "isclose", "isfinite", "isinf", "isnan", "le", "log", "log10",
+               "log1p", "log2", "log_softmax", "logsumexp", "lt", "matmul", "max",
+               "maximum", "mean", "min", "minimum", "mul", "ne", "neg", "norm", "permute",
+               "pow", "reciprocal", "relu", "reshape", "round", "rsqrt", "sigmoid", "sign",
+               "sin", "softmax", "split", "sqrt", "square", "squeeze", "std", "sub", "sum",
+               "t", "tan", "tanh", "transpose", "trunc", "unflatten", "unsqueeze", "var",
+               "view", "view_as"]
     g = globals()
     for name in methods:
         setattr(Tensor, name, g[name])
