@@ -120,7 +120,8 @@ class Function:
     def __call__(self, *inputs):
         # The hot path of every op: one- and two-input functions get straight-line code
         # (no generator expressions), since the book trains one sample at a time and this
-        # runs a few hundred times per step.
+        # runs a few hundred times per step. Arrays are read from the ``_data`` slot itself:
+        # a Parameter's ``data`` is a property that checks what is assigned to it.
         if _anomaly_enabled:  # the one test anomaly mode costs when it is off
             return _anomaly.checked_call(self, inputs)
         try:  # free in Python 3.11+ unless raised: the hot path pays nothing for it
@@ -129,7 +130,7 @@ class Function:
             self.xp = backend.xp
             n = len(inputs)
             if n == 1:
-                out = Tensor._wrap(self.forward(x.data), backend)
+                out = Tensor._wrap(self.forward(x._data), backend)
                 if _grad_enabled and x.requires_grad and self.differentiable:
                     self.needs_input_grad = (True,)
                     # _record, inline (as in the two branches below): a call saved per op
@@ -145,7 +146,7 @@ class Function:
                 if y.backend is not backend:
                     raise RuntimeError(f"{type(self).__name__}: expected all tensors on the same device, "
                                        f"got {backend.device} and {y.backend.device}")
-                out = Tensor._wrap(self.forward(x.data, y.data), backend)
+                out = Tensor._wrap(self.forward(x._data, y._data), backend)
                 if _grad_enabled and (x.requires_grad or y.requires_grad) and self.differentiable:
                     self.needs_input_grad = (x.requires_grad, y.requires_grad)
                     gx, gy = x.generation, y.generation
@@ -161,7 +162,7 @@ class Function:
                 if y.backend is not backend or z.backend is not backend:
                     raise RuntimeError(f"{type(self).__name__}: expected all tensors on the same device, "
                                        f"got {backend.device}, {y.backend.device} and {z.backend.device}")
-                out = Tensor._wrap(self.forward(x.data, y.data, z.data), backend)
+                out = Tensor._wrap(self.forward(x._data, y._data, z._data), backend)
                 if _grad_enabled and self.differentiable and (x.requires_grad or y.requires_grad
                                                               or z.requires_grad):
                     self.needs_input_grad = (x.requires_grad, y.requires_grad, z.requires_grad)
@@ -177,7 +178,7 @@ class Function:
                 if t.backend is not backend:
                     raise RuntimeError(f"{type(self).__name__}: expected all tensors on the same device, "
                                        f"got {backend.device} and {t.backend.device}")
-            out = Tensor._wrap(self.forward(*[t.data for t in inputs]), backend)
+            out = Tensor._wrap(self.forward(*[t._data for t in inputs]), backend)
             if _grad_enabled and self.differentiable:
                 needs = tuple([t.requires_grad for t in inputs])
                 if True in needs:
@@ -336,7 +337,7 @@ def backward_fast(root, root_grad, retain_graph=False):
             for x, gx in zip(fn.inputs, gxs):
                 if gx is None or not x.requires_grad:
                     continue
-                data = x.data
+                data = x._data  # (the slot: a Parameter's ``data`` is a checking property)
                 if gx.shape != data.shape or gx.dtype is not data.dtype:
                     gx = _fit_to_input(fn, x, gx, x.backend.ops, gx.dtype)
                 pending = x._pending
