@@ -316,7 +316,8 @@ def _strict_namespace():
             return fn(*args, dtype=None if dtype is None else native(dtype), **kwargs)
         return wrapped
 
-    for name in ("zeros", "ones", "full", "empty", "asarray", "arange", "zeros_like", "ones_like", "sum"):
+    for name in ("zeros", "ones", "full", "empty", "eye", "asarray", "arange", "zeros_like", "ones_like",
+                 "sum"):
         setattr(xp, name, with_native_dtype(getattr(array_api_strict, name)))
     xp.astype = lambda x, dtype, copy=True: array_api_strict.astype(x, native(dtype), copy=copy)
     xp.matmul2d = array_api_strict.matmul

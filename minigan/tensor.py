@@ -122,6 +122,32 @@ class Tensor:
             n *= s
         return n
 
+    # ------------------------------------------------------------------ tensors like this one
+    def new_zeros(self, *size, dtype=None, device=None, requires_grad=False):
+        """A new tensor of ``size`` with this one's dtype and device (unless given)."""
+        return zeros(*size, dtype=dtype or self.dtype, device=device or self.device,
+                     requires_grad=requires_grad)
+
+    def new_ones(self, *size, dtype=None, device=None, requires_grad=False):
+        return ones(*size, dtype=dtype or self.dtype, device=device or self.device,
+                    requires_grad=requires_grad)
+
+    def new_empty(self, *size, dtype=None, device=None, requires_grad=False):
+        return empty(*size, dtype=dtype or self.dtype, device=device or self.device,
+                     requires_grad=requires_grad)
+
+    def new_full(self, size, fill_value, dtype=None, device=None, requires_grad=False):
+        return full(size, fill_value, dtype=dtype or self.dtype, device=device or self.device,
+                    requires_grad=requires_grad)
+
+    def new_tensor(self, data, dtype=None, device=None, requires_grad=False):
+        return tensor(data, dtype=dtype or self.dtype, device=device or self.device,
+                      requires_grad=requires_grad)
+
+    def type_as(self, other):
+        """This tensor in ``other``'s dtype and on its device (differentiable, as ``to``)."""
+        return self.to(other.device, other.dtype)
+
     def __len__(self):
         if self.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
@@ -478,6 +504,27 @@ def arange(start, end=None, step=1, dtype=None, device=None, requires_grad=False
     backend = B.get_backend(device)
     t = Tensor._wrap(_from_host(np.arange(start, end, step), B.as_dtype(dtype), backend), backend)
     return t.requires_grad_(True) if requires_grad else t
+
+
+def linspace(start, end, steps, dtype=None, device=None, requires_grad=False):
+    """``steps`` evenly spaced numbers from ``start`` to ``end``, both included (float64 on the
+    host, then ``dtype``)."""
+    if not isinstance(steps, numbers.Integral) or steps < 0:
+        raise RuntimeError(f"linspace: number of steps must be a non-negative integer, got {steps!r}")
+    backend = B.get_backend(device)
+    dtype = B.as_dtype(dtype) or B.get_default_dtype()
+    t = Tensor._wrap(_from_host(np.linspace(float(start), float(end), int(steps)), dtype, backend), backend)
+    return t.requires_grad_(True) if requires_grad else t
+
+
+def eye(n, m=None, dtype=None, device=None, requires_grad=False):
+    """The n x m identity matrix (ones on the diagonal)."""
+    m = n if m is None else m
+    for name, v in (("n", n), ("m", m)):
+        if not isinstance(v, numbers.Integral) or v < 0:
+            raise RuntimeError(f"eye: {name} must be a non-negative integer, got {v!r}")
+    return _make(lambda xp, s, d: xp.eye(s[0], s[1], dtype=d), (int(n), int(m)), dtype, device,
+                 requires_grad)
 
 
 def _like(maker, t, dtype, device, requires_grad, *extra):

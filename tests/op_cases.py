@@ -152,6 +152,20 @@ def matmul_inputs(size, for_gradcheck):
     return case()
 
 
+def stacked_matrices(batched):
+    """Two matrices (mm) or two stacks of one batch size (bmm) whose products are defined."""
+    def make(size, for_gradcheck):
+        side = st.integers(1, size["max_side"])
+
+        @st.composite
+        def case(draw):
+            n, k, m = draw(side), draw(side), draw(side)
+            lead = (draw(side),) if batched else ()
+            return draw(arrays(lead + (n, k))), draw(arrays(lead + (k, m)))
+        return case()
+    return make
+
+
 def linear_inputs(size, for_gradcheck):
     side = st.integers(1, size["max_side"])
 
@@ -489,6 +503,8 @@ CASES = [
            unary_with(lambda s: st.tuples(st.sampled_from([2.0, 0.5, 3, np.e])))),
     OpCase("matmul", lambda F, a, b: a @ b, matmul_inputs, gradgrad=True),
     OpCase("matmul_fn", lambda F, a, b: F.matmul(a, b), matmul_inputs),
+    OpCase("mm", lambda F, a, b: F.mm(a, b), stacked_matrices(False), gradgrad=True),
+    OpCase("bmm", lambda F, a, b: a.bmm(b), stacked_matrices(True), gradgrad=True),
     OpCase("linear", lambda F, *xs: nnf(F).linear(*xs), linear_inputs, gradgrad=True),
     OpCase("exp", lambda F, x: F.exp(x), unary(), gradgrad=True),
     OpCase("log", lambda F, x: F.log(x), unary(**POSITIVE), gradgrad=True),
@@ -610,10 +626,10 @@ assert len(CASE_BY_NAME) == len(CASES), "duplicate case names"
 
 # Every differentiable op that minigan.functional exports must have a case here (a test checks).
 COVERED_FUNCTIONAL = {
-    "abs", "add", "amax", "amin", "broadcast_to", "cat", "ceil", "chunk", "clamp", "clip",
+    "abs", "add", "amax", "amin", "bmm", "broadcast_to", "cat", "ceil", "chunk", "clamp", "clip",
     "clone", "concat", "contiguous", "cos", "div", "erf", "exp", "expand", "expand_as", "expm1",
     "flatten", "floor", "gelu", "getitem", "leaky_relu", "linear", "log", "log10", "log1p",
-    "log2", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum",
+    "log2", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "mm",
     "mul", "neg", "norm", "pad", "permute", "pow", "reciprocal", "relu", "reshape", "round",
     "rsqrt", "sigmoid", "sin", "softmax", "split", "sqrt", "square", "squeeze", "stack", "std",
     "sub", "sum", "sum_to", "t", "tan", "tanh", "to_device", "to_dtype", "transpose", "trunc",

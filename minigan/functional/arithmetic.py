@@ -441,6 +441,23 @@ def matmul(input, other):
     return MatMul()(input, other)
 
 
+def mm(input, mat2):
+    """``torch.mm``: a matrix product of two 2-d tensors (no broadcasting, no vectors)."""
+    if input.ndim != 2 or mat2.ndim != 2:
+        raise RuntimeError(f"mm: both arguments must be matrices (2-d), got shapes "
+                           f"{tuple(input.shape)} and {tuple(mat2.shape)}")
+    return matmul(input, mat2)
+
+
+def bmm(input, mat2):
+    """``torch.bmm``: products of two stacks of matrices, (b, n, k) @ (b, k, m) -> (b, n, m),
+    with equal batch sizes (no broadcasting)."""
+    if input.ndim != 3 or mat2.ndim != 3 or input.shape[0] != mat2.shape[0]:
+        raise RuntimeError(f"bmm: expected two 3-d tensors with the same batch size, got shapes "
+                           f"{tuple(input.shape)} and {tuple(mat2.shape)}")
+    return matmul(input, mat2)
+
+
 class Linear(Function):
     """Fused ``x @ W.T + b`` (book's ``nn.Linear``): one node, hand-derived backward.
 

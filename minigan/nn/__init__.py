@@ -1,5 +1,5 @@
 """``minigan.nn``: modules in PyTorch's names (``import minigan as torch; torch.nn.Linear``)."""
-from . import functional, init  # noqa: F401
+from . import functional, init, utils  # noqa: F401
 from .module import Module, Parameter
 
 # --- containers, linear, activations, losses, normalisation (layers work) ---

@@ -1,0 +1,102 @@
+"""PyTorch's surface beyond the book's needs, as tutorials use it: linspace, eye, the new_*
+methods and type_as, mm/bmm's refusals, and nn.utils' gradient clipping - against PyTorch.
+(mm and bmm's values and gradients are in the op case table.)"""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minigan
+from device_params import DEVICES
+
+torch = pytest.importorskip("torch")
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_linspace_and_eye_match_torch(device):
+    for args in [(-1, 1, 5), (0.0, 1.0, 1), (3, -2.5, 7), (0, 10, 0), (1e-3, 1e3, 11)]:
+        for dtype in ("float32", "float64"):
+            got = minigan.linspace(*args, dtype=getattr(minigan, dtype), device=device)
+            want = torch.linspace(*args, dtype=getattr(torch, dtype))
+            assert got.dtype.name == dtype and got.device == minigan.device(device)
+            np.testing.assert_allclose(got.cpu().numpy(), want.numpy(), rtol=1e-6 if dtype == "float32" else 1e-14)
+    x = minigan.linspace(-1, 1, 4, requires_grad=True)
+    assert x.requires_grad and x.is_leaf
+    for n, m in [(3, None), (2, 4), (4, 1), (0, 2)]:
+        np.testing.assert_array_equal(minigan.eye(n, m, device=device).cpu().numpy(),
+                                      (torch.eye(n) if m is None else torch.eye(n, m)).numpy())
+    assert minigan.eye(2, dtype=minigan.int64).dtype == minigan.int64
+    with pytest.raises(RuntimeError, match="linspace: number of steps must be a non-negative integer"):
+        minigan.linspace(0, 1, -1)
+    with pytest.raises(RuntimeError, match="eye: n must be a non-negative integer, got 2.5"):
+        minigan.eye(2.5)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_new_methods_and_type_as_take_the_tensors_dtype_and_device(device):
+    x = minigan.ones(2, dtype=minigan.float64, device=device)
+    for made, shape, value in [(x.new_zeros(3), (3,), 0.0), (x.new_ones((2, 2)), (2, 2), 1.0),
+                               (x.new_full((2,), 7), (2,), 7.0), (x.new_tensor([4, 5]), (2,), None),
+                               (x.new_empty(1, 2), (1, 2), None)]:
+        assert made.dtype == minigan.float64 and made.device == x.device and made.shape == shape
+        if value is not None:
+            assert made.cpu().numpy().tolist() == np.full(shape, value).tolist()
+    assert x.new_zeros(2, dtype=minigan.int64).dtype == minigan.int64
+    t = minigan.tensor([1.5, 2.5], requires_grad=True)
+    y = t.type_as(x)
+    assert y.dtype == minigan.float64 and y.device == x.device
+    y.sum().backward()
+    assert t.grad.dtype == minigan.float32 and t.grad.tolist() == [1.0, 1.0]
+
+
+def test_mm_and_bmm_refuse_what_torch_refuses():
+    with pytest.raises(RuntimeError, match=r"mm: both arguments must be matrices \(2-d\), got "
+                                           r"shapes \(3,\) and \(3, 2\)"):
+        minigan.mm(minigan.ones(3), minigan.ones(3, 2))
+    with pytest.raises(RuntimeError, match=r"bmm: expected two 3-d tensors with the same batch "
+                                           r"size, got shapes \(2, 3, 4\) and \(1, 4, 5\)"):
+        minigan.bmm(minigan.ones(2, 3, 4), minigan.ones(1, 4, 5))  # matmul would broadcast
+    for fn, a, b in [(torch.mm, (3,), (3, 2)), (torch.bmm, (2, 3, 4), (1, 4, 5))]:
+        with pytest.raises(RuntimeError):
+            fn(torch.ones(*a), torch.ones(*b))
+
+
+def _two_layer_grads(F, seed_grads):
+    """Parameters whose .grad are set to the given arrays, in both frameworks."""
+    params = []
+    for g in seed_grads:
+        p = (F.nn.Parameter(F.tensor(np.zeros_like(g))))
+        p.grad = F.tensor(g)
+        params.append(p)
+    return params
+
+
+@pytest.mark.parametrize("norm_type", [2.0, 1, 3.5, float("inf")])
+@pytest.mark.parametrize("max_norm", [0.5, 1e3])
+def test_clip_grad_norm_matches_torch(norm_type, max_norm):
+    rng = np.random.default_rng(8)
+    grads = [rng.standard_normal((4, 3)), rng.standard_normal(3), rng.standard_normal((2, 2))]
+    m_params, t_params = _two_layer_grads(minigan, grads), _two_layer_grads(torch, grads)
+    m_total = minigan.nn.utils.clip_grad_norm_(m_params, max_norm, norm_type=norm_type)
+    t_total = torch.nn.utils.clip_grad_norm_(t_params, max_norm, norm_type=norm_type)
+    np.testing.assert_allclose(m_total.item(), t_total.item(), rtol=1e-12)
+    for m, t in zip(m_params, t_params):
+        np.testing.assert_allclose(m.grad.numpy(), t.grad.numpy(), rtol=1e-12)
+    assert minigan.nn.utils.clip_grad_norm_([minigan.nn.Parameter(minigan.ones(2))], 1.0).item() == 0.0
+
+
+def test_clip_grad_norm_of_one_tensor_nonfinite_norms_and_clip_grad_value():
+    p = minigan.nn.Parameter(minigan.zeros(3))
+    p.grad = minigan.tensor([3.0, 4.0, 0.0])
+    total = minigan.nn.utils.clip_grad_norm_(p, 1.0)  # a single tensor, as torch accepts
+    assert total.item() == 5.0 and np.allclose(p.grad.numpy(), [0.6, 0.8, 0.0], rtol=1e-6)
+    p.grad = minigan.tensor([float("inf"), 1.0, 0.0])
+    with pytest.raises(RuntimeError, match="clip_grad_norm_: the total norm of order 2.0 of the "
+                                           "gradients is non-finite"):
+        minigan.nn.utils.clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
+    grads = [np.array([-3.0, 0.2, 5.0]), np.array([[0.5, -0.7]])]
+    m_params, t_params = _two_layer_grads(minigan, grads), _two_layer_grads(torch, grads)
+    minigan.nn.utils.clip_grad_value_(m_params, 0.6)
+    torch.nn.utils.clip_grad_value_(t_params, 0.6)
+    for m, t in zip(m_params, t_params):
+        np.testing.assert_array_equal(m.grad.numpy(), t.grad.numpy())
