@@ -63,7 +63,8 @@ def test_isclose_on_integers_and_bools_and_its_refusals():
 
 def test_equal_needs_shape_and_values():
     for a, b in [([1.0, 2.0], [1.0, 2.0]), ([1.0, 2.0], [1.0, 2.5]), ([1.0], [1.0, 1.0]),
-                 ([NAN], [NAN]), ([[1, 2]], [[1, 2]]), ([-0.0], [0.0])]:
+                 ([NAN], [NAN]), ([[1, 2]], [[1, 2]]), ([-0.0], [0.0]), ([1, 2], [1.0, 2.0]),
+                 ([1, 2], [1.0, 2.5])]:
         assert minigan.equal(minigan.tensor(a), minigan.tensor(b)) == torch.equal(torch.tensor(a), torch.tensor(b))
     assert minigan.tensor([1, 2]).equal(minigan.tensor([1, 2])) is True
 

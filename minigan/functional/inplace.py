@@ -23,6 +23,13 @@ change, silently. So, as in PyTorch:
 
 The result must fit ``t``: the other operand broadcasts to ``t``'s shape (not the other way),
 and an integer tensor cannot take a floating result (``t /= 2`` on int64), both as PyTorch.
+
+One difference remains, shared with every in-place method (``fill_``, ``copy_``, item
+assignment ...): minigan keeps no version counters, so a tensor changed in place *after* a
+recorded graph read it and *before* that graph's backward gives the gradient of its new
+numbers, where PyTorch raises "modified by an inplace operation". (A counter checked by every
+op would cost the batch-1 hot path; the optimiser step, the usual in-place update, comes
+after backward has freed the graph.)
 """
 from __future__ import annotations
 

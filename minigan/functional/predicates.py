@@ -5,7 +5,7 @@
 ``b`` is the reference), equal infinities are close, NaN is close to NaN only with
 ``equal_nan=True``; the two tensors must have one dtype and one device, and broadcast.
 ``allclose`` and ``equal`` answer one Python bool; ``equal`` needs the same shape and the same
-values (NaN is never equal, as in PyTorch).
+values, of any dtypes (NaN is never equal, as in PyTorch).
 """
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ import numpy as np  # errstate only
 from .. import backend as B
 from ..array_ops import normalize_dims
 from ..autograd import Function
-from .arithmetic import as_tensor_operand, broadcast_error, to_dtype
+from .arithmetic import as_tensor_operand, broadcast_error, eq, to_dtype
 
 
 class IsClose(Function):
@@ -80,10 +80,15 @@ def allclose(input, other, rtol=1e-05, atol=1e-08, equal_nan=False):
 
 
 def equal(input, other):
-    input, other = _pair(input, other, "equal")
+    """Same shape and the same values (compared after promotion: ``equal`` of an int64 and a
+    float32 tensor asks about the numbers, as in PyTorch)."""
+    other = as_tensor_operand(other, input, "equal")
+    if input.device != other.device:
+        raise RuntimeError(f"equal: expected both tensors on the same device, got {input.device} "
+                           f"and {other.device}")
     if input.shape != other.shape:
         return False
-    return bool(all(isclose(input, other, rtol=0.0, atol=0.0)).item())
+    return bool(all(eq(input, other)).item())
 
 
 def _reduce(name, input, dim, keepdim):
