@@ -167,3 +167,32 @@ def test_init_accepts_a_numpy_generator():
     w1 = init.uniform_(minigan.zeros(5), generator=np.random.default_rng(3))
     w2 = init.uniform_(minigan.zeros(5), generator=np.random.default_rng(3))
     np.testing.assert_array_equal(host(w1), host(w2))
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_the_dcgan_tutorials_weights_init_on_data_arrays(device):
+    """PyTorch's DCGAN tutorial initialises through ``m.weight.data`` (the raw array in
+    minigan): the array is filled in place, with the numbers the Tensor path draws."""
+    def weights_init(m):  # the tutorial's function, as written there
+        classname = m.__class__.__name__
+        if classname.find("Conv") != -1:
+            nn.init.normal_(m.weight.data, 0.0, 0.02)
+        elif classname.find("BatchNorm") != -1:
+            nn.init.normal_(m.weight.data, 1.0, 0.02)
+            nn.init.constant_(m.bias.data, 0)
+
+    def net():
+        return nn.Sequential(nn.ConvTranspose2d(4, 3, 4, 2, 1, bias=False), nn.BatchNorm2d(3)).to(device)
+
+    a, b = net(), net()
+    minigan.manual_seed(5)
+    a.apply(weights_init)
+    minigan.manual_seed(5)
+    init.normal_(b[0].weight, 0.0, 0.02)
+    init.normal_(b[1].weight, 1.0, 0.02)
+    init.constant_(b[1].bias, 0)
+    for pa, pb in zip(a.parameters(), b.parameters()):
+        np.testing.assert_array_equal(host(pa), host(pb))
+    assert abs(float(np.std(host(a[0].weight))) - 0.02) < 0.01
+    with pytest.raises(TypeError, match="nn.init: expected a Tensor or its .data array, got list"):
+        init.zeros_([1.0, 2.0])

@@ -9,7 +9,9 @@ as in PyTorch.
 
 Every function fills its tensor in place from the one seeded host generator
 (``minigan.manual_seed``), under ``no_grad`` (so it works on Parameters), and returns it.
-A NumPy ``Generator`` may be passed as ``generator=`` instead.
+A NumPy ``Generator`` may be passed as ``generator=`` instead. The tensor may also be given as
+its ``.data`` array, as PyTorch's DCGAN tutorial does (``nn.init.normal_(m.weight.data, 0.0,
+0.02)``): that array is filled in place.
 """
 from __future__ import annotations
 
@@ -18,7 +20,7 @@ import numbers
 
 from .. import backend as B
 from ..autograd import no_grad
-from ..tensor import _from_host
+from ..tensor import Tensor, _from_host
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_",
            "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]
@@ -66,11 +68,25 @@ def _calculate_correct_fan(tensor, mode):
     return fan_in if mode == "fan_in" else fan_out
 
 
+def _filled(tensor, make):
+    """Fill ``tensor`` with ``make(backend, dtype, shape)``, an array of that device and dtype.
+
+    ``tensor`` may also be a raw array: PyTorch's tutorials pass ``m.weight.data``, which in
+    minigan is the parameter's array itself, so that array is written in place (and the
+    parameter holding it changes). A Tensor gets a new array, under ``no_grad``."""
+    if isinstance(tensor, Tensor):
+        with no_grad():
+            tensor.data = make(tensor.backend, tensor.dtype, tuple(tensor.shape))
+        return tensor
+    if hasattr(tensor, "shape") and hasattr(tensor, "dtype") and hasattr(tensor, "__setitem__"):
+        tensor[...] = make(B.backend_of_array(tensor), B.as_dtype(tensor.dtype), tuple(tensor.shape))
+        return tensor
+    raise TypeError(f"nn.init: expected a Tensor or its .data array, got {type(tensor).__name__}")
+
+
 def _fill(tensor, host_values):
     """Replace the tensor's numbers with host values (cast to its dtype, moved to its device)."""
-    with no_grad():
-        tensor.data = _from_host(host_values, tensor.dtype, tensor.backend)
-    return tensor
+    return _filled(tensor, lambda backend, dtype, shape: _from_host(host_values, dtype, backend))
 
 
 def _generator(generator):
@@ -89,10 +105,7 @@ def normal_(tensor, mean=0.0, std=1.0, generator=None):
 
 def constant_(tensor, val):
     """Fill with ``val``."""
-    with no_grad():
-        xp = tensor.backend.xp
-        tensor.data = xp.full(tuple(tensor.shape), val, dtype=tensor.data.dtype)
-    return tensor
+    return _filled(tensor, lambda backend, dtype, shape: backend.xp.full(shape, val, dtype=dtype))
 
 
 def zeros_(tensor):
