@@ -100,3 +100,64 @@ def test_clip_grad_norm_of_one_tensor_nonfinite_norms_and_clip_grad_value():
     torch.nn.utils.clip_grad_value_(t_params, 0.6)
     for m, t in zip(m_params, t_params):
         np.testing.assert_array_equal(m.grad.numpy(), t.grad.numpy())
+
+
+def test_the_pytorch_dcgan_tutorial_runs_as_written():
+    """pytorch.org's DCGAN tutorial, its idioms unchanged under ``import minigan as torch``:
+    weights_init through ``.data``, ``nn.ReLU(True)``, ``torch.full(..., dtype=torch.float)``,
+    ``label.fill_``, ``output.view(-1)``, ``fake.detach()``, Adam with betas (small sizes)."""
+    import minigan as torch  # noqa: F811 - the tutorial's name for the library
+    nn, optim = torch.nn, torch.optim
+    torch.manual_seed(999)
+    nc, nz, ngf, ndf = 3, 8, 4, 4
+
+    def weights_init(m):
+        classname = m.__class__.__name__
+        if classname.find("Conv") != -1:
+            nn.init.normal_(m.weight.data, 0.0, 0.02)
+        elif classname.find("BatchNorm") != -1:
+            nn.init.normal_(m.weight.data, 1.0, 0.02)
+            nn.init.constant_(m.bias.data, 0)
+
+    netG = nn.Sequential(
+        nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 8), nn.ReLU(True),
+        nn.ConvTranspose2d(ngf * 8, ngf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 4), nn.ReLU(True),
+        nn.ConvTranspose2d(ngf * 4, ngf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf * 2), nn.ReLU(True),
+        nn.ConvTranspose2d(ngf * 2, ngf, 4, 2, 1, bias=False), nn.BatchNorm2d(ngf), nn.ReLU(True),
+        nn.ConvTranspose2d(ngf, nc, 4, 2, 1, bias=False), nn.Tanh())
+    netD = nn.Sequential(
+        nn.Conv2d(nc, ndf, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, inplace=True),
+        nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2, inplace=True),
+        nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4), nn.LeakyReLU(0.2, inplace=True),
+        nn.Conv2d(ndf * 4, ndf * 8, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 8), nn.LeakyReLU(0.2, inplace=True),
+        nn.Conv2d(ndf * 8, 1, 4, 1, 0, bias=False), nn.Sigmoid())
+    netG.apply(weights_init)
+    netD.apply(weights_init)
+    first_conv = netD[0].weight.detach().numpy().copy()
+    assert abs(float(first_conv.std()) - 0.02) < 0.01  # the init reached the parameters
+    criterion = nn.BCELoss()
+    real_label, fake_label = 1., 0.
+    optimizerD = optim.Adam(netD.parameters(), lr=0.0002, betas=(0.5, 0.999))
+    optimizerG = optim.Adam(netG.parameters(), lr=0.0002, betas=(0.5, 0.999))
+    real_cpu = torch.rand(2, nc, 64, 64) * 2 - 1
+    b_size = real_cpu.size(0)
+    netD.zero_grad()
+    label = torch.full((b_size,), real_label, dtype=torch.float)
+    output = netD(real_cpu).view(-1)
+    errD_real = criterion(output, label)
+    errD_real.backward()
+    fake = netG(torch.randn(b_size, nz, 1, 1))
+    label.fill_(fake_label)
+    output = netD(fake.detach()).view(-1)
+    errD_fake = criterion(output, label)
+    errD_fake.backward()
+    errD = errD_real + errD_fake
+    optimizerD.step()
+    netG.zero_grad()
+    label.fill_(real_label)
+    errG = criterion(netD(fake).view(-1), label)
+    errG.backward()
+    optimizerG.step()
+    assert np.isfinite(errD.item()) and np.isfinite(errG.item())
+    assert not np.array_equal(netD[0].weight.detach().numpy(), first_conv)
+    assert netG(torch.randn(3, nz, 1, 1)).shape == (3, nc, 64, 64)
