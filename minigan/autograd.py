@@ -401,6 +401,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
 
     wanted = None if inputs is None else {id(x) for x in inputs}
     check = _anomaly_enabled
+    hooked = bool(_grad_hooks.HOOKS)  # Tensor.register_hook: gradients pass through the hooks
     previous_mode, _grad_enabled = _grad_enabled, create_graph
     try:
         while heap:
@@ -410,6 +411,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
             gy = grads.pop(id(out), None)
             if gy is None:
                 continue
+            if hooked:
+                gy = _grad_hooks.apply(out, gy, create_graph)
             if out._retains_grad:
                 _store_grad(out, gy, create_graph)
             F = tensor_ops if create_graph else out.backend.ops
@@ -443,6 +446,8 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
         result = []
         for x in inputs:
             g = grads.get(id(x))
+            if hooked and g is not None:
+                g = _grad_hooks.apply(x, g, create_graph)
             if g is None and not allow_unused:
                 raise RuntimeError("One of the differentiated Tensors appears to not have been used in "
                                    "the graph. Set allow_unused=True if this is the desired behavior.")
@@ -451,7 +456,7 @@ def run_backward(roots, root_grads, retain_graph=False, create_graph=False, inpu
     for key, g in grads.items():
         t = keep[key]
         if t.creator is None and t.requires_grad:
-            _store_grad(t, g, create_graph)
+            _store_grad(t, _grad_hooks.apply(t, g, create_graph) if hooked else g, create_graph)
     return None
 
 
@@ -481,7 +486,7 @@ def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False):
     """``minigan.autograd.backward``: accumulate gradients of ``tensors`` into the leaves."""
     if grad_tensors is None and type(tensors) is Tensor and tensors.requires_grad \
             and tensors.data.shape == ():  # the usual ``loss.backward()``, without the lists
-        if create_graph or tensors.creator is None:
+        if create_graph or tensors.creator is None or _grad_hooks.HOOKS:  # (hooks: general walk)
             ones = tensors.backend.xp.ones((), dtype=tensors.data.dtype)
             run_backward((tensors,), (Tensor._wrap(ones, tensors.backend),),
                          retain_graph=bool(retain_graph) or create_graph, create_graph=create_graph)
@@ -540,6 +545,7 @@ def _root_grad(t, g):
 
 from .tensor import Tensor  # noqa: E402  (Tensor needs this module first)
 from . import anomaly as _anomaly  # noqa: E402  (it reads the flags above)
+from . import grad_hooks as _grad_hooks  # noqa: E402
 from .anomaly import (AnomalyError, detect_anomaly, is_anomaly_check_nan_enabled,  # noqa: E402,F401
                       is_anomaly_enabled, set_detect_anomaly)
 # torch.autograd.gradcheck's place: test suites written for PyTorch import the checker from here

@@ -206,6 +206,12 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         return self
 
+    def register_hook(self, hook):
+        """Call ``hook(grad)`` with this tensor's gradient during backward; a returned tensor
+        replaces it (minigan/grad_hooks.py). Returns a handle whose ``remove()`` undoes it."""
+        from . import grad_hooks
+        return grad_hooks.register(self, hook)
+
     def retain_grad(self):
         """Keep ``.grad`` on a non-leaf tensor after backward (as PyTorch)."""
         if not self.requires_grad:
