@@ -169,18 +169,20 @@ def test_init_accepts_a_numpy_generator():
     np.testing.assert_array_equal(host(w1), host(w2))
 
 
+def weights_init(m):
+    """pytorch.org's DCGAN tutorial's initialisation, as written there (also test_surface.py)."""
+    classname = m.__class__.__name__
+    if classname.find("Conv") != -1:
+        nn.init.normal_(m.weight.data, 0.0, 0.02)
+    elif classname.find("BatchNorm") != -1:
+        nn.init.normal_(m.weight.data, 1.0, 0.02)
+        nn.init.constant_(m.bias.data, 0)
+
+
 @pytest.mark.parametrize("device", DEVICES)
 def test_the_dcgan_tutorials_weights_init_on_data_arrays(device):
     """PyTorch's DCGAN tutorial initialises through ``m.weight.data`` (the raw array in
     minigan): the array is filled in place, with the numbers the Tensor path draws."""
-    def weights_init(m):  # the tutorial's function, as written there
-        classname = m.__class__.__name__
-        if classname.find("Conv") != -1:
-            nn.init.normal_(m.weight.data, 0.0, 0.02)
-        elif classname.find("BatchNorm") != -1:
-            nn.init.normal_(m.weight.data, 1.0, 0.02)
-            nn.init.constant_(m.bias.data, 0)
-
     def net():
         return nn.Sequential(nn.ConvTranspose2d(4, 3, 4, 2, 1, bias=False), nn.BatchNorm2d(3)).to(device)
 

@@ -108,16 +108,9 @@ def test_the_pytorch_dcgan_tutorial_runs_as_written():
     ``label.fill_``, ``output.view(-1)``, ``fake.detach()``, Adam with betas (small sizes)."""
     import minigan as torch  # noqa: F811 - the tutorial's name for the library
     nn, optim = torch.nn, torch.optim
+    from test_nn_init import weights_init  # the tutorial's, as written there
     torch.manual_seed(999)
     nc, nz, ngf, ndf = 3, 8, 4, 4
-
-    def weights_init(m):
-        classname = m.__class__.__name__
-        if classname.find("Conv") != -1:
-            nn.init.normal_(m.weight.data, 0.0, 0.02)
-        elif classname.find("BatchNorm") != -1:
-            nn.init.normal_(m.weight.data, 1.0, 0.02)
-            nn.init.constant_(m.bias.data, 0)
 
     netG = nn.Sequential(
         nn.ConvTranspose2d(nz, ngf * 8, 4, 1, 0, bias=False), nn.BatchNorm2d(ngf * 8), nn.ReLU(True),
