@@ -210,6 +210,15 @@ def test_bce_rejects_inputs_outside_0_1():
             F.binary_cross_entropy(mg(np.array(bad)), mg(np.ones(2)))
 
 
+def test_bce_rejects_targets_outside_0_1_as_torch_does():
+    """Class numbers passed as BCE targets used to give a loss silently (PyTorch raises)."""
+    for bad in ([3.0, 0.0], [-1.0, 1.0], [np.nan, 1.0]):
+        with pytest.raises(RuntimeError, match="all elements of target should be between 0 and 1"):
+            F.binary_cross_entropy(mg(np.array([0.5, 0.5])), mg(np.array(bad)))
+        with pytest.raises(RuntimeError, match="all elements of target should be between 0 and 1"):
+            torch.nn.functional.binary_cross_entropy(torch.tensor([0.5, 0.5]), torch.tensor(bad))
+
+
 def test_reduction_arguments():
     with pytest.raises(ValueError, match="not a valid value for reduction"):
         nn.MSELoss(reduction="average")

@@ -24,12 +24,18 @@ change, silently. So, as in PyTorch:
 The result must fit ``t``: the other operand broadcasts to ``t``'s shape (not the other way),
 and an integer tensor cannot take a floating result (``t /= 2`` on int64), both as PyTorch.
 
-One difference remains, shared with every in-place method (``fill_``, ``copy_``, item
-assignment ...): minigan keeps no version counters, so a tensor changed in place *after* a
-recorded graph read it and *before* that graph's backward gives the gradient of its new
-numbers, where PyTorch raises "modified by an inplace operation". (A counter checked by every
-op would cost the batch-1 hot path; the optimiser step, the usual in-place update, comes
-after backward has freed the graph.)
+Two differences remain, shared with every in-place method (``fill_``, ``copy_``, ``zero_``
+...), because minigan *replaces* a tensor's array instead of writing into it (gradients share
+arrays: Add hands one array to both of its inputs, so writing into one ``.grad`` would change
+another):
+
+* a view changed in place (``v = x.view(-1); v += 1``, or ``x.detach().zero_()``) does not
+  change ``x``, where PyTorch's views share storage (item assignment, ``x[0] += 1``, does);
+* minigan keeps no version counters, so a tensor changed in place *after* a recorded graph
+  read it and *before* that graph's backward gives the gradient of its new numbers, where
+  PyTorch raises "modified by an inplace operation" (a counter checked by every op would
+  cost the batch-1 hot path; the optimiser step, the usual in-place update, comes after
+  backward has freed the graph).
 """
 from __future__ import annotations
 

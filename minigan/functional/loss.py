@@ -191,6 +191,10 @@ class BinaryCrossEntropy(_PointwiseLoss):
         if not (0.0 <= lo and hi <= 1.0):  # also catches nan
             raise RuntimeError("binary_cross_entropy: all elements of input should be between 0 "
                                f"and 1, got values in [{lo}, {hi}]")
+        t_lo, t_hi = _value_range(xp, t)  # a target of class numbers (0..9) is not a probability
+        if not (0.0 <= t_lo and t_hi <= 1.0):
+            raise RuntimeError("binary_cross_entropy: all elements of target should be between 0 "
+                               f"and 1, got values in [{t_lo}, {t_hi}]")
         self.n = p.size
         if lo > _E_MINUS_100 and hi < 1.0:
             log_p = xp.log(p)
