@@ -120,8 +120,7 @@ class Function:
     def __call__(self, *inputs):
         # The hot path of every op: one- and two-input functions get straight-line code
         # (no generator expressions), since the book trains one sample at a time and this
-        # runs a few hundred times per step. Arrays are read from the ``_data`` slot itself:
-        # a Parameter's ``data`` is a property that checks what is assigned to it.
+        # runs a few hundred times per step.
         if _anomaly_enabled:  # the one test anomaly mode costs when it is off
             return _anomaly.checked_call(self, inputs)
         try:  # free in Python 3.11+ unless raised: the hot path pays nothing for it
@@ -130,7 +129,7 @@ class Function:
             self.xp = backend.xp
             n = len(inputs)
             if n == 1:
-                out = Tensor._wrap(self.forward(x._data), backend)
+                out = Tensor._wrap(self.forward(x.data), backend)
                 if _grad_enabled and x.requires_grad and self.differentiable:
                     self.needs_input_grad = (True,)
                     # _record, inline (as in the two branches below): a call saved per op
@@ -146,7 +145,7 @@ class Function:
                 if y.backend is not backend:
                     raise RuntimeError(f"{type(self).__name__}: expected all tensors on the same device, "
                                        f"got {backend.device} and {y.backend.device}")
-                out = Tensor._wrap(self.forward(x._data, y._data), backend)
+                out = Tensor._wrap(self.forward(x.data, y.data), backend)
                 if _grad_enabled and (x.requires_grad or y.requires_grad) and self.differentiable:
                     self.needs_input_grad = (x.requires_grad, y.requires_grad)
                     gx, gy = x.generation, y.generation
@@ -162,7 +161,7 @@ class Function:
                 if y.backend is not backend or z.backend is not backend:
                     raise RuntimeError(f"{type(self).__name__}: expected all tensors on the same device, "
                                        f"got {backend.device}, {y.backend.device} and {z.backend.device}")
-                out = Tensor._wrap(self.forward(x._data, y._data, z._data), backend)
+                out = Tensor._wrap(self.forward(x.data, y.data, z.data), backend)
                 if _grad_enabled and self.differentiable and (x.requires_grad or y.requires_grad
                                                               or z.requires_grad):
                     self.needs_input_grad = (x.requires_grad, y.requires_grad, z.requires_grad)
@@ -178,14 +177,14 @@ class Function:
                 if t.backend is not backend:
                     raise RuntimeError(f"{type(self).__name__}: expected all tensors on the same device, "
                                        f"got {backend.device} and {t.backend.device}")
-            out = Tensor._wrap(self.forward(*[t._data for t in inputs]), backend)
+            out = Tensor._wrap(self.forward(*[t.data for t in inputs]), backend)
             if _grad_enabled and self.differentiable:
                 needs = tuple([t.requires_grad for t in inputs])
                 if True in needs:
                     self.needs_input_grad = needs
                     self._record(inputs, max([t.generation for t in inputs]), out)
             return out
-        except AttributeError:
+        except (AttributeError, TypeError):
             _refuse_non_tensors(self, inputs)  # a NumPy array passed for a Tensor: say so
             raise
 
@@ -246,12 +245,20 @@ ARRAY_FIX = "minigan.from_numpy(a) or minigan.tensor(a) makes one"  # told to wh
 
 def _refuse_non_tensors(fn, inputs):
     """The TypeError for an op given something that is not a Tensor (a NumPy array has no
-    ``backend``, and its ``data`` is a memoryview), naming the op and what it got."""
+    ``backend``, and its ``data`` is a memoryview), naming the op and what it got; or given a
+    Tensor whose ``data`` is a Tensor: PyTorch's ``p.data = p.data - lr * p.grad`` stores one
+    there, since minigan's ``data`` is the raw array (a checked setter would make every read
+    of ``.data``, several per op, a property call: 2 % of the 1010 GAN's step)."""
     for i, t in enumerate(inputs):
         if not isinstance(t, Tensor):
             hint = f" ({ARRAY_FIX})" if hasattr(t, "shape") and hasattr(t, "dtype") else ""
             raise TypeError(f"{type(fn).__name__}: input {i} must be a Tensor, got "
                             f"{type(t).__module__}.{type(t).__name__}{hint}") from None
+        if isinstance(t.data, Tensor):
+            raise TypeError(f"{type(fn).__name__}: input {i} holds a Tensor in its .data, which is "
+                            "minigan's raw array (an assignment such as p.data = p.data - lr * "
+                            "p.grad put it there): assign an array, p.data = new.data, or copy, "
+                            "with minigan.no_grad(): p.copy_(new)") from None
 
 
 # ----------------------------------------------------------------------------- the graph walk
@@ -337,7 +344,7 @@ def backward_fast(root, root_grad, retain_graph=False):
             for x, gx in zip(fn.inputs, gxs):
                 if gx is None or not x.requires_grad:
                     continue
-                data = x._data  # (the slot: a Parameter's ``data`` is a checking property)
+                data = x.data
                 if gx.shape != data.shape or gx.dtype is not data.dtype:
                     gx = _fit_to_input(fn, x, gx, x.backend.ops, gx.dtype)
                 pending = x._pending

@@ -7,7 +7,6 @@ in minigan calls ``self.train(...)`` on a user's module expecting the mode switc
 """
 from __future__ import annotations
 
-import operator
 from collections import OrderedDict
 
 from ..autograd import ARRAY_FIX
@@ -30,18 +29,6 @@ class Parameter(Tensor):
         self.requires_grad = False
         if requires_grad:
             self.requires_grad_(True)
-
-    def _set_data(self, value):
-        """``p.data = value``. PyTorch's idioms assign a Tensor (``p.data = p.data - lr *
-        p.grad``, ``m.weight.data = torch.randn(...) * 0.02``); minigan's ``data`` is the raw
-        array, so a Tensor gives its array (and its device). Stored as it was, the Tensor
-        would have broken the parameter silently. (Only Parameters check: a plain tensor's
-        ``data`` stays a slot, read several times by every op.)"""
-        if isinstance(value, Tensor):
-            self.backend, value = value.backend, value.data
-        Tensor.__dict__["data"].__set__(self, value)  # the slot, or the memory count's setter
-
-    data = property(operator.attrgetter("_data"), _set_data, doc="The raw array (NumPy, CuPy ...).")
 
     def __repr__(self):
         return "Parameter containing:\n" + Tensor.__repr__(self)
