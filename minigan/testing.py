@@ -98,10 +98,12 @@ def from_torch(t, device="cpu", requires_grad=None):
 
 
 def _host(t) -> np.ndarray:
-    """Host NumPy copy of a minigan or torch tensor."""
+    """A host NumPy array of a minigan Tensor (any device), a torch tensor, an array or number."""
     if isinstance(t, minigan.Tensor):
-        return np.asarray(t.detach().numpy())
-    return t.detach().cpu().numpy()
+        return np.asarray(t.detach().cpu().numpy())
+    if type(t).__module__.startswith("torch"):
+        return t.detach().cpu().numpy()
+    return np.asarray(t)
 
 
 def _differences(a: np.ndarray, b: np.ndarray, rtol, atol, equal_nan=True):
@@ -155,15 +157,6 @@ def compare_tensors(minigan_t, torch_t, rtol=None, atol=None, name="tensor", che
 _CLOSE_TOLERANCES = {"float32": (1.3e-6, 1e-5), "float64": (1e-7, 1e-7)}  # torch.testing's
 
 
-def _host_of(x):
-    """A host NumPy array of a minigan Tensor (any device), a torch tensor, an array or number."""
-    if isinstance(x, minigan.Tensor):
-        return np.asarray(x.detach().cpu().numpy())
-    if type(x).__module__.startswith("torch"):
-        return x.detach().cpu().numpy()
-    return np.asarray(x)
-
-
 def assert_close(actual, expected, *, rtol=None, atol=None, equal_nan=False, check_dtype=True,
                  msg=None):
     """``torch.testing.assert_close`` for minigan: ``|actual - expected| <= atol + rtol *
@@ -178,7 +171,7 @@ def assert_close(actual, expected, *, rtol=None, atol=None, equal_nan=False, che
     """
     if (rtol is None) != (atol is None):
         raise ValueError("assert_close: give both rtol and atol, or neither")
-    a, b = _host_of(actual), _host_of(expected)
+    a, b = _host(actual), _host(expected)
     prefix = f"{msg}: " if msg else ""
     if a.shape != b.shape:
         raise AssertionError(f"{prefix}shapes differ: actual {a.shape}, expected {b.shape}")

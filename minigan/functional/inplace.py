@@ -63,17 +63,11 @@ def _write_into(t, result, name):
     return t
 
 
-def _leaf_error(name):
-    return RuntimeError(f"{name}: a leaf Variable that requires grad is being used in an in-place "
-                        "operation (wrap it in minigan.no_grad())")
-
-
 def in_place_operator(op, name):
     """``__iadd__`` and the like: in place unless a recorded graph owns ``t`` (module doc)."""
     def operator(t, other):
         if _recording(t, other):
-            if t.requires_grad and t.creator is None:
-                raise _leaf_error(name)
+            t._check_inplace(name)  # a leaf that requires grad: refused, as every in-place method
             return op(t, other)  # recorded out of place; Python rebinds the name to it
         return _write_into(t, op(t, other), name)
     operator.__name__ = name
@@ -84,8 +78,7 @@ def in_place_method(op, name):
     """``add_`` and the like: in place, or refused where it cannot be (module doc)."""
     def method(t, other, **kwargs):
         if _recording(t, other):
-            if t.requires_grad and t.creator is None:
-                raise _leaf_error(name)
+            t._check_inplace(name)
             raise RuntimeError(f"{name}: the result would have to be recorded in the graph, which "
                                f"minigan's in-place methods do not do; write t = t.{name[:-1]}(x) "
                                f"or use the operator")
