@@ -43,6 +43,14 @@ class Sum(Function):
         return F.expand(gy, shape)  # a 0-d gy broadcasts to any shape
 
 
+class SumAll(Sum):
+    """``loss.sum()`` of a float tensor: Sum over every axis, its settings fixed on the class
+    (no ``__init__`` to call: this is every batch-1 step's loss)."""
+
+    axes, keepdim, floats = None, False, True
+    __init__ = object.__init__
+
+
 class Mean(Function):
     def __init__(self, axes, keepdim):
         self.axes, self.keepdim = axes, keepdim
@@ -124,7 +132,7 @@ def expand_as(input, other):
 def sum(input, dim=None, keepdim=False, dtype=None):  # noqa: A001 - PyTorch's name
     d = input.data.dtype
     if dim is None and dtype is None and isinstance(d, np.dtype) and d.kind == "f":  # ``loss.sum()``
-        return Sum(None, keepdim, True)(input)
+        return SumAll()(input) if not keepdim else Sum(None, True, True)(input)
     if dtype is not None:
         from .arithmetic import to_dtype
         input = to_dtype(input, dtype)
