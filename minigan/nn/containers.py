@@ -104,8 +104,12 @@ class Sequential(_ModuleSequence):
     def forward(self, input):
         for module in self._modules.values():
             # module(input) is Module.__call__, which only calls forward: skip that frame
-            # unless a module defines its own __call__ (a call saved per layer and sample)
-            input = module.forward(input) if type(module).__call__ is _module_call else module(input)
+            # unless a module defines its own __call__ or has forward hooks (a call saved per
+            # layer and sample)
+            if type(module).__call__ is _module_call and not module._has_hooks:
+                input = module.forward(input)
+            else:
+                input = module(input)
         return input
 
     def _slice(self, idx):

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from ..autograd import ARRAY_FIX
+from . import hooks as _hooks
 from ..tensor import Tensor
 
 
@@ -112,12 +113,26 @@ class Module:
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
+    _has_hooks = False  # set in the instance by the first forward hook (minigan/nn/hooks.py)
+
     def __call__(self, *args, **kwargs):
         try:  # free in Python 3.11+ unless raised
+            if self._has_hooks:
+                return _hooks.call(self, args, kwargs)
             return self.forward(*args, **kwargs)
         except (AttributeError, TypeError) as e:
             _refuse_arrays(self, args, e)  # a NumPy array passed for a Tensor: say so, by layer
             raise
+
+    def register_forward_pre_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """Call ``hook(module, args)`` before every ``forward``; a returned value replaces the
+        arguments. Returns a handle whose ``remove()`` undoes it (minigan/nn/hooks.py)."""
+        return _hooks.register(self, _hooks.PRE, hook, prepend, with_kwargs)
+
+    def register_forward_hook(self, hook, *, prepend=False, with_kwargs=False):
+        """Call ``hook(module, args, output)`` after every ``forward``; a returned value
+        replaces the output. Returns a handle whose ``remove()`` undoes it."""
+        return _hooks.register(self, _hooks.POST, hook, prepend, with_kwargs)
 
     # ------------------------------------------------------------------ traversal
     def named_modules(self, memo=None, prefix=""):
