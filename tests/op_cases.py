@@ -166,6 +166,19 @@ def stacked_matrices(batched):
     return make
 
 
+def matrix_vector(matrix):
+    """A matrix and a vector (mv) or two vectors of one length (dot)."""
+    def make(size, for_gradcheck):
+        side = st.integers(1, size["max_side"])
+
+        @st.composite
+        def case(draw):
+            n, k = draw(side), draw(side)
+            return draw(arrays((n, k) if matrix else (k,))), draw(arrays((k,)))
+        return case()
+    return make
+
+
 def linear_inputs(size, for_gradcheck):
     side = st.integers(1, size["max_side"])
 
@@ -505,6 +518,8 @@ CASES = [
     OpCase("matmul_fn", lambda F, a, b: F.matmul(a, b), matmul_inputs),
     OpCase("mm", lambda F, a, b: F.mm(a, b), stacked_matrices(False), gradgrad=True),
     OpCase("bmm", lambda F, a, b: a.bmm(b), stacked_matrices(True), gradgrad=True),
+    OpCase("mv", lambda F, a, b: F.mv(a, b), matrix_vector(True), gradgrad=True),
+    OpCase("dot", lambda F, a, b: a.dot(b), matrix_vector(False), gradgrad=True),
     OpCase("linear", lambda F, *xs: nnf(F).linear(*xs), linear_inputs, gradgrad=True),
     OpCase("exp", lambda F, x: F.exp(x), unary(), gradgrad=True),
     OpCase("log", lambda F, x: F.log(x), unary(**POSITIVE), gradgrad=True),
@@ -568,6 +583,11 @@ CASES = [
     OpCase("norm_method", lambda F, x, p, dim, keepdim: x.norm(p, dim, keepdim),
            unary_with(_norm_args, min_magnitude=1e-12, gc=dict(min_magnitude=0.2))),
     OpCase("norm_fro", lambda F, x: x.norm(), unary(min_magnitude=1e-12, gc=dict(min_magnitude=0.2))),
+    # F.normalize: the norm over the last axis; elements of magnitude >= 0.2 keep every
+    # slice's norm far above eps, where the clamp would make a kink
+    OpCase("normalize", lambda F, x: nnf(F).normalize(x, dim=-1),
+           unary_with(lambda shape: st.just(()), min_dims=1, min_magnitude=1e-12,
+                      gc=dict(min_magnitude=0.2)), gradgrad=True),
     # ---------------------------------------------------------------- shape
     OpCase("reshape", lambda F, x, shape: x.reshape(shape), unary_with(reshape_targets), gradgrad=True),
     OpCase("view", lambda F, x, shape: x.view(shape), unary_with(reshape_targets)),
@@ -627,10 +647,10 @@ assert len(CASE_BY_NAME) == len(CASES), "duplicate case names"
 # Every differentiable op that minigan.functional exports must have a case here (a test checks).
 COVERED_FUNCTIONAL = {
     "abs", "add", "amax", "amin", "bmm", "broadcast_to", "cat", "ceil", "chunk", "clamp", "clip",
-    "clone", "concat", "contiguous", "cos", "div", "erf", "exp", "expand", "expand_as", "expm1",
+    "clone", "concat", "contiguous", "cos", "div", "dot", "erf", "exp", "expand", "expand_as", "expm1",
     "flatten", "floor", "gelu", "getitem", "leaky_relu", "linear", "log", "log10", "log1p",
     "log2", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "mm",
-    "mul", "neg", "norm", "pad", "permute", "pow", "reciprocal", "relu", "reshape", "round",
+    "mul", "mv", "neg", "norm", "pad", "permute", "pow", "reciprocal", "relu", "reshape", "round",
     "rsqrt", "sigmoid", "sin", "softmax", "split", "sqrt", "square", "squeeze", "stack", "std",
     "sub", "sum", "sum_to", "t", "tan", "tanh", "to_device", "to_dtype", "transpose", "trunc",
     "unflatten", "unsqueeze", "var", "view", "view_as", "where",

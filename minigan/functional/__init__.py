@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from ..tensor import Tensor, zeros_like  # noqa: F401  (zeros_like: F.zeros_like in formulas)
 from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
-from .arithmetic import (abs, add, bmm, clamp, clip, div, eq, erf, exp, ge, gt, le, linear, log,
-                         logical_and, lt, matmul, maximum, minimum, mm, mul, ne, neg, pow, rdiv,
-                         rsub, sign, sqrt, square, sub, to_device, to_dtype, where)
+from .arithmetic import (abs, add, bmm, clamp, clip, div, dot, eq, erf, exp, ge, gt, le, linear,
+                         log, logical_and, lt, matmul, maximum, minimum, mm, mul, mv, ne, neg, pow,
+                         rdiv, rsub, sign, sqrt, square, sub, to_device, to_dtype, where)
 from .inplace import in_place_method, in_place_operator
 from .pointwise import (ceil, cos, expm1, floor, isfinite, isinf, isnan, log1p, log2, log10,
                         logsumexp, reciprocal, round, rsqrt, sin, tan, trunc)
@@ -28,11 +28,11 @@ is_array_mode = False  # this namespace works on Tensors (and records a graph wh
 __all__ = [
     "abs", "add", "all", "allclose", "amax", "amin", "any", "argmax", "argmin", "bmm",
     "broadcast_to", "cat", "ceil", "chunk", "clamp", "clip", "clone", "concat", "contiguous",
-    "cos", "div", "eq", "equal", "erf", "exp", "expand", "expand_as", "expm1", "flatten",
+    "cos", "div", "dot", "eq", "equal", "erf", "exp", "expand", "expand_as", "expm1", "flatten",
     "floor", "ge", "gelu", "getitem", "gt", "isclose", "isfinite", "isinf", "isnan", "le",
     "leaky_relu", "linear", "log", "log10", "log1p", "log2", "log_softmax", "logical_and",
-    "logsumexp", "lt", "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "mul", "ne",
-    "neg", "norm", "pad", "permute", "pow", "reciprocal", "relu", "reshape", "round", "rsqrt",
+    "logsumexp", "lt", "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "mul", "mv",
+    "ne", "neg", "norm", "pad", "permute", "pow", "reciprocal", "relu", "reshape", "round", "rsqrt",
     "sigmoid", "sign", "sin", "softmax", "split", "sqrt", "square", "squeeze", "stack", "std",
     "sub", "sum", "sum_to", "t", "tan", "tanh", "to_device", "to_dtype", "transpose", "trunc",
     "unflatten", "unsqueeze", "var", "view", "view_as", "where",
@@ -43,10 +43,10 @@ __all__ = [
 def _attach_methods():
     methods = ["abs", "add", "all", "allclose", "amax", "amin", "any", "argmax", "argmin",
                "bmm", "ceil", "chunk", "clamp", "clip", "clone", "contiguous", "cos", "div",
-               "eq", "equal", "erf", "exp", "expand", "expand_as", "expm1", "flatten",
+               "dot", "eq", "equal", "erf", "exp", "expand", "expand_as", "expm1", "flatten",
                "floor", "ge", "gt", "isclose", "isfinite", "isinf", "isnan", "le", "log",
                "log10", "log1p", "log2", "log_softmax", "logsumexp", "lt", "matmul", "max",
-               "maximum", "mean", "min", "minimum", "mm", "mul", "ne", "neg", "norm",
+               "maximum", "mean", "min", "minimum", "mm", "mul", "mv", "ne", "neg", "norm",
                "permute", "pow", "reciprocal", "relu", "reshape", "round", "rsqrt",
                "sigmoid", "sign", "sin", "softmax", "split", "sqrt", "square", "squeeze",
                "std", "sub", "sum", "t", "tan", "tanh", "transpose", "trunc", "unflatten",

@@ -466,6 +466,22 @@ def bmm(input, mat2):
     return matmul(input, mat2)
 
 
+def mv(input, vec):
+    """``torch.mv``: a matrix times a vector, (n, m) @ (m,) -> (n,)."""
+    if input.ndim != 2 or vec.ndim != 1 or input.shape[1] != vec.shape[0]:
+        raise RuntimeError(f"mv: expected a matrix (n, m) and a vector (m,), got shapes "
+                           f"{tuple(input.shape)} and {tuple(vec.shape)}")
+    return matmul(input, vec)
+
+
+def dot(input, other):
+    """``torch.dot``: the inner product of two vectors of one length (no broadcasting)."""
+    if input.ndim != 1 or other.ndim != 1 or input.shape != other.shape:
+        raise RuntimeError(f"dot: expected two 1-d tensors of the same length, got shapes "
+                           f"{tuple(input.shape)} and {tuple(other.shape)}")
+    return matmul(input, other)
+
+
 class Linear(Function):
     """Fused ``x @ W.T + b`` (book's ``nn.Linear``): one node, hand-derived backward.
 

@@ -160,3 +160,14 @@ def norm(input, p="fro", dim=None, keepdim=False, dtype=None):
                                   "(a number, 'fro' or None)")
     return vector_norm(input, p, dim, keepdim, dtype=dtype)
 
+
+
+def normalize(input, p=2.0, dim=1, eps=1e-12, out=None):  # noqa: A002 - PyTorch's names
+    """``torch.nn.functional.normalize``: ``input / max(||input||_p, eps)`` along ``dim``, so
+    every slice along ``dim`` has ``p``-norm 1 (a zero slice stays zero instead of NaN).
+    Differentiable through the norm; ``out`` is not supported (minigan makes new tensors)."""
+    if out is not None:
+        raise TypeError("normalize: out= is not supported; assign the result")
+    from .arithmetic import clamp, div
+    denominator = clamp(vector_norm(input, p, dim, keepdim=True), min=eps)
+    return div(input, denominator)
