@@ -44,7 +44,10 @@ class Linear(Module):
             init.uniform_(self.bias, -bound, bound)
 
     def forward(self, input):
-        weight, bias = self._parameters["weight"], self._parameters["bias"]
+        try:
+            weight, bias = self._parameters["weight"], self._parameters["bias"]
+        except KeyError:  # a weight recomputed before each call (nn.utils.spectral_norm)
+            weight, bias = self.weight, self.bias
         if input.data.shape[-1:] == (self.in_features,) and input.data.dtype == weight.data.dtype:
             # the checked fast path: call the fused node directly
             return LinearFunction()(input, weight) if bias is None else LinearFunction()(input, weight, bias)

@@ -146,3 +146,8 @@ class BatchNorm2d(_BatchNorm):
         if input.ndim != 4:
             raise ValueError(f"expected 4D input (got {input.ndim}D input)")
 
+
+
+#: layers whose forward reads ``_parameters`` directly (the batch-1 fast path), so a weight
+#: made a plain attribute by ``nn.utils.spectral_norm`` would not be seen
+_NORM_LAYERS = (LayerNorm, _BatchNorm)

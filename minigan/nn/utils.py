@@ -1,6 +1,7 @@
-"""``torch.nn.utils``'s gradient clipping: ``clip_grad_norm_`` and ``clip_grad_value_``.
+"""``torch.nn.utils``: gradient clipping (``clip_grad_norm_``, ``clip_grad_value_``) and
+spectral normalisation (``spectral_norm``, ``remove_spectral_norm``, in spectral_norm.py).
 
-Called between ``loss.backward()`` and ``optimiser.step()`` (GAN code clips a critic's or a
+The clipping functions are called between ``loss.backward()`` and ``optimiser.step()`` (GAN code clips a critic's or a
 generator's gradients this way). Both change the gradients in place and record nothing.
 ``clip_grad_norm_`` is PyTorch's to the letter: the total norm is the norm of the
 per-parameter norms, and every gradient is multiplied by ``min(max_norm / (total + 1e-6),
@@ -14,8 +15,9 @@ from ..autograd import no_grad
 from ..functional import clamp, stack
 from ..functional.vector_norm import vector_norm
 from ..tensor import Tensor, tensor
+from .spectral_norm import remove_spectral_norm, spectral_norm  # noqa: F401
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "remove_spectral_norm", "spectral_norm"]
 
 
 def _grads(parameters):

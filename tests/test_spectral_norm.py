@@ -1,0 +1,197 @@
+"""Module forward hooks, ``F.normalize``/``mv``/``dot`` and ``nn.utils.spectral_norm``, each
+against PyTorch: the same calls, the same numbers (float64), the same state dict keys."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import minigan
+from minigan.autograd import gradcheck
+
+torch = pytest.importorskip("torch")
+
+pytestmark = pytest.mark.usefixtures("one_torch_thread")   # (tests/conftest.py)
+
+
+# ============================================================================== forward hooks
+def _hooked_calls(fw):
+    """Register the same hooks on a Linear of framework ``fw``; what they saw and returned."""
+    fw.manual_seed(0)
+    layer = fw.nn.Linear(3, 2).double()
+    log = []
+    layer.register_forward_pre_hook(lambda m, args: log.append(("pre", len(args))))
+    layer.register_forward_pre_hook(lambda m, args: args[0] * 2)            # one value: wrapped
+    layer.register_forward_pre_hook(lambda m, args: log.append(("first",)), prepend=True)
+    layer.register_forward_hook(lambda m, args, out: log.append(("post", tuple(out.shape))))
+    handle = layer.register_forward_hook(lambda m, args, out: out + 1)
+    layer.register_forward_hook(lambda m, args, kwargs, out: log.append(("kw", sorted(kwargs))),
+                                with_kwargs=True)
+    x = fw.from_numpy(np.arange(6.0).reshape(2, 3))
+    first = layer(x).detach().numpy().copy()
+    handle.remove()
+    handle.remove()                                   # a second remove does nothing
+    second = layer(x).detach().numpy().copy()
+    plain = fw.nn.functional.linear(x * 2, layer.weight, layer.bias).detach().numpy()
+    return log, first, second, plain
+
+
+def test_forward_hooks_run_like_pytorch():
+    ours, theirs = _hooked_calls(minigan), _hooked_calls(torch)
+    assert ours[0] == theirs[0] == [("first",), ("pre", 1), ("post", (2, 2)), ("kw", [])] * 2
+    for log, first, second, plain in (ours, theirs):   # (each framework's own initial weights)
+        np.testing.assert_allclose(first, plain + 1)       # pre-hook doubled x, hook added 1
+        np.testing.assert_allclose(second, plain)          # the +1 hook was removed
+
+
+def test_hooks_with_kwargs_replace_arguments_and_handles_work_as_context_managers():
+    class Scale(minigan.nn.Module):
+        def forward(self, x, factor=1.0):
+            return x * factor
+
+    m = Scale()
+    x = minigan.ones(2)
+    with m.register_forward_pre_hook(lambda mod, args, kwargs: (args, {"factor": 3.0}), with_kwargs=True):
+        assert m(x).tolist() == [3.0, 3.0]
+    assert m(x).tolist() == [1.0, 1.0] and not m._has_hooks
+    m.register_forward_pre_hook(lambda mod, args, kwargs: 5, with_kwargs=True)
+    with pytest.raises(RuntimeError, match=r"Scale: a forward pre-hook registered with_kwargs=True"):
+        m(x)
+    with pytest.raises(TypeError, match="register_forward_hook: the hook must be callable, got int"):
+        m.register_forward_hook(3)
+
+
+def test_a_hook_sees_every_layer_of_a_network():
+    """What hooks are for: looking at activations without editing the model."""
+    net = minigan.nn.Sequential(minigan.nn.Linear(4, 3), minigan.nn.ReLU(), minigan.nn.Linear(3, 1))
+    scales = {}
+    for name, m in net.named_children():
+        m.register_forward_hook(lambda mod, args, out, name=name: scales.__setitem__(name, out.shape))
+    net(minigan.ones(5, 4))
+    assert scales == {"0": (5, 3), "1": (5, 3), "2": (5, 1)}
+
+
+# ============================================================================== normalize, mv, dot
+@pytest.mark.parametrize("p, dim", [(2, 1), (2, 0), (1, -1), (3, 1)])
+def test_normalize_matches_torch_and_gradchecks(p, dim):
+    a = np.random.default_rng(1).standard_normal((4, 5))
+    a[2] = 0.0                                       # a zero row: divided by eps, stays zero
+    x, xt = minigan.tensor(a, requires_grad=True), torch.tensor(a, requires_grad=True)
+    y = minigan.nn.functional.normalize(x, p=p, dim=dim)
+    yt = torch.nn.functional.normalize(xt, p=p, dim=dim)
+    g = np.random.default_rng(2).standard_normal((4, 5))
+    y.backward(minigan.tensor(g))
+    yt.backward(torch.tensor(g))
+    np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-10, atol=1e-14)
+    b = np.random.default_rng(3).standard_normal((3, 4)) + 0.5
+    assert gradcheck(lambda t: minigan.nn.functional.normalize(t, p=p, dim=dim), (minigan.tensor(b, requires_grad=True),))
+
+
+def test_mv_and_dot_match_torch_and_name_bad_shapes():
+    rng = np.random.default_rng(4)
+    W, v, u = rng.standard_normal((3, 4)), rng.standard_normal(4), rng.standard_normal(4)
+    np.testing.assert_allclose(minigan.mv(minigan.tensor(W), minigan.tensor(v)).numpy(),
+                               torch.mv(torch.tensor(W), torch.tensor(v)).numpy(), rtol=1e-14)
+    assert minigan.tensor(v).dot(minigan.tensor(u)).item() == pytest.approx(float(np.dot(v, u)), rel=1e-14)
+    assert gradcheck(minigan.mv, (minigan.tensor(W, requires_grad=True), minigan.tensor(v, requires_grad=True)))
+    assert gradcheck(minigan.dot, (minigan.tensor(v, requires_grad=True), minigan.tensor(u, requires_grad=True)))
+    with pytest.raises(RuntimeError, match=r"mv: expected a matrix \(n, m\) and a vector \(m,\), got shapes \(3, 4\) and \(3,\)"):
+        minigan.mv(minigan.tensor(W), minigan.tensor(v[:3]))
+    with pytest.raises(RuntimeError, match=r"dot: expected two 1-d tensors of the same length, got shapes \(4,\) and \(3, 4\)"):
+        minigan.dot(minigan.tensor(v), minigan.tensor(W))
+
+
+# ============================================================================== spectral_norm
+def _layer_pair(kind):
+    torch.manual_seed(0)
+    make = {"linear": lambda nn: nn.Linear(5, 4), "conv": lambda nn: nn.Conv2d(2, 3, 3),
+            "conv_transpose": lambda nn: nn.ConvTranspose2d(2, 3, 3, 2)}[kind]
+    shape = {"linear": (3, 5), "conv": (2, 2, 6, 6), "conv_transpose": (2, 2, 4, 4)}[kind]
+    ours = minigan.nn.utils.spectral_norm(make(minigan.nn).double())
+    theirs = torch.nn.utils.spectral_norm(make(torch.nn).double())
+    # PyTorch's initial weights and random u, v (buffers) into minigan's layer
+    ours.load_state_dict({k: minigan.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    return ours, theirs, shape
+
+
+@pytest.mark.parametrize("kind", ["linear", "conv", "conv_transpose"])
+def test_spectral_norm_trains_like_pytorch(kind):
+    """Forward, the gradient through sigma, the power iteration's u and v, eval mode (no
+    iteration) and removal: PyTorch's numbers in float64, step after step."""
+    ours, theirs, shape = _layer_pair(kind)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["bias", "weight_orig", "weight_u", "weight_v"]
+    assert [n for n, _ in ours.named_parameters()] == ["bias", "weight_orig"]
+    rng = np.random.default_rng(5)
+    for _ in range(4):
+        x = rng.standard_normal(shape)
+        y, yt = ours(minigan.tensor(x)), theirs(torch.tensor(x))
+        g = rng.standard_normal(tuple(yt.shape))
+        y.backward(minigan.tensor(g))
+        yt.backward(torch.tensor(g))
+        np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-13)
+        for name in ("weight_u", "weight_v"):
+            np.testing.assert_allclose(getattr(ours, name).numpy(), getattr(theirs, name).numpy(),
+                                       rtol=1e-10, atol=1e-13, err_msg=name)
+        np.testing.assert_allclose(ours.weight_orig.grad.numpy(), theirs.weight_orig.grad.numpy(),
+                                   rtol=1e-9, atol=1e-12)
+        with minigan.no_grad():
+            ours.weight_orig -= 0.5 * ours.weight_orig.grad
+        with torch.no_grad():
+            theirs.weight_orig -= 0.5 * theirs.weight_orig.grad
+        ours.zero_grad()
+        theirs.zero_grad()
+    ours.eval()
+    theirs.eval()
+    u_before = ours.weight_u.numpy().copy()
+    x = rng.standard_normal(shape)
+    np.testing.assert_allclose(ours(minigan.tensor(x)).detach().numpy(),
+                               theirs(torch.tensor(x)).detach().numpy(), rtol=1e-10, atol=1e-13)
+    np.testing.assert_array_equal(ours.weight_u.numpy(), u_before)    # eval: no power iteration
+    minigan.nn.utils.remove_spectral_norm(ours)
+    torch.nn.utils.remove_spectral_norm(theirs)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["bias", "weight"]
+    np.testing.assert_allclose(ours.weight.detach().numpy(), theirs.weight.detach().numpy(), rtol=1e-10)
+    assert not ours._has_hooks
+
+
+def test_spectral_norm_bounds_the_largest_singular_value():
+    """What it is for: after some forwards (power iteration converging) the weight used has
+    spectral norm 1, whatever the scale of the learnt one."""
+    minigan.manual_seed(0)
+    layer = minigan.nn.utils.spectral_norm(minigan.nn.Linear(30, 20).double(), n_power_iterations=3)
+    with minigan.no_grad():
+        layer.weight_orig *= 50.0
+    x = minigan.zeros(1, 30, dtype=minigan.float64)
+    for _ in range(10):
+        layer(x)
+    assert np.linalg.norm(layer.weight.detach().numpy(), 2) == pytest.approx(1.0, rel=1e-6)
+    assert np.linalg.norm(layer.weight_orig.detach().numpy(), 2) > 40
+
+
+def test_spectral_norm_state_survives_a_checkpoint(tmp_path):
+    minigan.manual_seed(1)
+    layer = minigan.nn.utils.spectral_norm(minigan.nn.Linear(4, 3))
+    layer(minigan.ones(2, 4))
+    minigan.save(layer.state_dict(), tmp_path / "sn.npz")
+    minigan.manual_seed(2)
+    fresh = minigan.nn.utils.spectral_norm(minigan.nn.Linear(4, 3))
+    fresh.load_state_dict(minigan.load(tmp_path / "sn.npz"))
+    fresh.eval()
+    layer.eval()
+    np.testing.assert_array_equal(fresh(minigan.ones(2, 4)).detach().numpy(),
+                                  layer(minigan.ones(2, 4)).detach().numpy())
+
+
+def test_spectral_norm_errors_name_the_problem():
+    sn = minigan.nn.utils.spectral_norm
+    layer = sn(minigan.nn.Linear(4, 3))
+    with pytest.raises(RuntimeError, match="Cannot register two spectral_norm hooks on the same parameter weight"):
+        sn(layer)
+    with pytest.raises(ValueError, match="Linear has no parameter 'scale' .its parameters: bias, weight_orig."):
+        sn(layer, name="scale")
+    with pytest.raises(ValueError, match="not supported on LayerNorm"):
+        sn(minigan.nn.LayerNorm(4))
+    with pytest.raises(ValueError, match="Expected n_power_iterations to be positive"):
+        sn(minigan.nn.Linear(2, 2), n_power_iterations=0)
+    with pytest.raises(ValueError, match="spectral_norm of 'weight' not found"):
+        minigan.nn.utils.remove_spectral_norm(minigan.nn.Linear(2, 2))
