@@ -164,8 +164,10 @@ def gradient_penalty(torch, critic, real, fake, alpha):
 
 
 def critic_step(torch, D: Network, G: Network, real, seed, *, clip=None, alpha=None,
-                penalty_weight=0.0):
-    """One step of a Wasserstein critic: ``loss = mean(D(fake)) - mean(D(real))``.
+                penalty_weight=0.0, hinge=False):
+    """One step of a Wasserstein critic: ``loss = mean(D(fake)) - mean(D(real))``; or, with
+    ``hinge``, of SN-GAN's discriminator: ``mean(relu(1 + D(fake))) + mean(relu(1 - D(real)))``
+    (the hinge loss: scores beyond the margins -1 and 1 no longer move D).
 
     The fake comes from ``seed`` and is detached (no gradient reaches G). WGAN then clips
     every critic weight into ``[-clip, clip]`` (in place, under ``torch.no_grad()``);
@@ -173,7 +175,10 @@ def critic_step(torch, D: Network, G: Network, real, seed, *, clip=None, alpha=N
     Records the loss (every 10th call) like :func:`train_step`.
     """
     fake = G.module(seed).detach()
-    loss = D.module(fake).mean() - D.module(real).mean()
+    if hinge:
+        loss = torch.relu(1 + D.module(fake)).mean() + torch.relu(1 - D.module(real)).mean()
+    else:
+        loss = D.module(fake).mean() - D.module(real).mean()
     if penalty_weight:
         loss = loss + penalty_weight * gradient_penalty(torch, D.module, real, fake, alpha)
     D.record(loss)
@@ -194,7 +199,7 @@ def critic_generator_step(G: Network, D: Network, seed):
 
 
 def wgan_step(torch, D: Network, G: Network, real, seed_a, seed_b, *, n_critic=5, clip=None,
-              alpha=None, penalty_weight=0.0):
+              alpha=None, penalty_weight=0.0, hinge=False):
     """One iteration of WGAN / WGAN-GP on one batch of reals.
 
     A :func:`critic_step` on ``real`` against a fake from ``seed_a``; when that was the
@@ -204,7 +209,7 @@ def wgan_step(torch, D: Network, G: Network, real, seed_a, seed_b, *, n_critic=5
     ``(critic loss, G loss or None)``.
     """
     loss_d = critic_step(torch, D, G, real, seed_a, clip=clip, alpha=alpha,
-                         penalty_weight=penalty_weight)
+                         penalty_weight=penalty_weight, hinge=hinge)
     loss_g = None
     if D.counter % n_critic == 0:
         loss_g = critic_generator_step(G, D, seed_b)

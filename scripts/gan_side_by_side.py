@@ -133,7 +133,8 @@ def fit_torch(model, nets, train, *, epochs: int, steps, seed: int, dtype: str =
             alpha = (torch.rand(n, *([1] * (real.ndim - 1))).to(fdtype) if model.penalty_weight
                      else None)
             wgan_step(torch, nets.D, nets.G, real, seed_a, seed_b, n_critic=model.n_critic,
-                      clip=model.clip, alpha=alpha, penalty_weight=model.penalty_weight)
+                      clip=model.clip, alpha=alpha, penalty_weight=model.penalty_weight,
+                      hinge=model.hinge)
         else:
             ones, zeros = model.targets(torch, n, dtype=fdtype)
             gan_step(nets.D, nets.G, real, seed_a, seed_b, ones, zeros)

@@ -67,7 +67,7 @@ def _reals(n, batch):
 # ============================================================================== structure
 def test_registry_finds_both_kinds():
     from minigan import book
-    assert set(models.NAMES) >= {"gan-batched", "gan-mlp", "lsgan", "dcgan-mnist", "wgan", "wgan-gp"}
+    assert set(models.NAMES) >= {"gan-batched", "gan-mlp", "lsgan", "dcgan-mnist", "wgan", "wgan-gp", "sngan"}
     assert not set(book.NAMES) & set(models.NAMES)
     assert registry.NAMES == book.NAMES + models.NAMES
     assert registry.get("mnist-gan") is book.get("mnist-gan")
@@ -98,7 +98,8 @@ def test_issue_settings():
                                          ("lsgan", "Adam", 3e-4, (0.5, 0.999), 128),
                                          ("dcgan-mnist", "Adam", 3e-4, (0.5, 0.999), 128),
                                          ("wgan", "RMSprop", 5e-5, None, 64),
-                                         ("wgan-gp", "Adam", 1e-4, (0.5, 0.9), 64)):
+                                         ("wgan-gp", "Adam", 1e-4, (0.5, 0.9), 64),
+                                         ("sngan", "Adam", 2e-4, (0.5, 0.999), 64)):
         exp = models.get(name)
         opt = exp.build().D.optimiser
         group = opt.param_groups[0]
@@ -109,6 +110,9 @@ def test_issue_settings():
     assert seeds.shape == (500, 96) and -1 <= seeds.min().item() < -0.9 and 0.9 < seeds.max().item() <= 1
     assert models.get("wgan").clip == 0.01 and models.get("wgan").n_critic == 5
     assert models.get("wgan-gp").penalty_weight == 10.0 and models.get("wgan-gp").n_critic == 5
+    assert models.get("sngan").hinge and models.get("sngan").n_critic == 1
+    assert sum(type(h).__name__ == "SpectralNorm" for m in models.get("sngan").discriminator(minigan).modules()
+               for h, _ in m.__dict__.get("_forward_pre_hooks", {}).values()) == 3
 
 
 def test_images_scaled_to_tanh_range_and_back():
@@ -206,8 +210,51 @@ def test_wgan_gp_steps_parity_float64():
     _assert_same_weights(ours, theirs, rtol=1e-6, atol=1e-10)
 
 
+def test_sngan_parity_float64():
+    """12 batches through wgan_step with the hinge loss and a spectrally normalised D (one
+    power-iteration step per forward, its u and v buffers compared too): same weights."""
+    exp, ours, theirs = _twins("sngan")
+    assert {k for k in _state(ours.D) if k.endswith(("_u", "_v"))} == {
+        f"{i}.weight_{s}" for i in (0, 2, 4) for s in "uv"}
+    steps, batch = 12, 32
+    reals = _reals(steps, batch)
+    seeds = np.random.default_rng(10).standard_normal((steps, 2, batch, 100))
+    losses = {}
+    for fw, nets in ((minigan, ours), (torch, theirs)):
+        losses[fw.__name__] = [
+            [loss.item() for loss in wgan_step(fw, nets.D, nets.G, fw.from_numpy(real), fw.from_numpy(a),
+                                               fw.from_numpy(b), n_critic=exp.n_critic, hinge=exp.hinge)]
+            for real, (a, b) in zip(reals, seeds)]
+    assert (ours.D.counter, ours.G.counter) == (12, 12)
+    np.testing.assert_allclose(losses["minigan"], losses["torch"], rtol=1e-9)
+    _assert_same_weights(ours, theirs, rtol=1e-6, atol=1e-10)
+
+
+def test_hinge_loss_is_the_papers():
+    """loss_D = mean(relu(1 - D(x))) + mean(relu(1 + D(G(z)))), on scores chosen to sit on
+    both sides of the margins."""
+    from minigan.training import Network, critic_step
+
+    class Fixed(minigan.nn.Module):   # D scores real rows by their first number, fakes likewise
+        def __init__(self):
+            super().__init__()
+            self.w = minigan.nn.Parameter(minigan.ones(1))
+
+        def forward(self, x):
+            return x[:, :1] * self.w
+
+    real = np.array([[2.0], [0.5], [-1.0]])
+    fake = np.array([[-3.0], [0.25], [1.0]])
+    scorer = Fixed()
+    D = Network(scorer, minigan.optim.SGD(scorer.parameters(), lr=0.0), None)
+    G = Network(minigan.nn.Identity(), None, None)
+    loss = critic_step(minigan, D, G, minigan.tensor(real), minigan.tensor(fake), hinge=True)
+    expected = np.maximum(0, 1 - real).mean() + np.maximum(0, 1 + fake).mean()
+    assert loss.item() == pytest.approx(expected, rel=1e-12)
+
+
 # ============================================================================== the command line
-FAST = ("gan-batched", "gan-mlp", "lsgan", "wgan", "wgan-gp")
+FAST = ("gan-batched", "gan-mlp", "lsgan", "wgan", "wgan-gp", "sngan")
 
 
 def _train(tmp_path, name, steps):

@@ -11,6 +11,7 @@ dcgan-mnist           dcgan_mnist.DCGAN_MNIST            conv D with max-pooling
 dcgan                 dcgan.DCGAN                        Radford et al.'s DCGAN, 32 or 64 pixels
 wgan                  wgan.WGAN                          Wasserstein critic, weight clipping, RMSprop
 wgan-gp               wgan_gp.WGAN_GP                    gradient penalty by double backward
+sngan                 sngan.SNGAN                        spectrally normalised D, hinge loss
 autoencoder           autoencoder.AUTOENCODER            784-...-3 code and back, Tanh, summed MSE
 conv-autoencoder      conv_autoencoder.CONV_AUTOENCODER  strided convs, max-pooling, conv-transposes
 vae                   vae.VAE                            Kingma & Welling: BCE + KL, reparameterised
@@ -45,6 +46,7 @@ _REGISTRY = {
     "dcgan": ("dcgan", "DCGAN"),
     "wgan": ("wgan", "WGAN"),
     "wgan-gp": ("wgan_gp", "WGAN_GP"),
+    "sngan": ("sngan", "SNGAN"),
     "autoencoder": ("autoencoder", "AUTOENCODER"),
     "conv-autoencoder": ("conv_autoencoder", "CONV_AUTOENCODER"),
     "vae": ("vae", "VAE"),

@@ -25,10 +25,12 @@ from . import gan_batched
 @dataclass(frozen=True)
 class WassersteinGan(GanModel):
     """A GAN whose iteration is :func:`~minigan.training.wgan_step`: critic steps, G every
-    ``n_critic``-th; ``clip`` (WGAN) or ``penalty_weight`` (WGAN-GP)."""
+    ``n_critic``-th; ``clip`` (WGAN), ``penalty_weight`` (WGAN-GP) or ``hinge`` (SN-GAN's
+    hinge loss, :mod:`minigan.models.sngan`)."""
     n_critic: int = 5
     clip: float | None = None
     penalty_weight: float = 0.0
+    hinge: bool = False
 
     def iteration(self, nets, reals, index, n, ones, zeros, device=None, dtype=None):
         """One batch: a critic step (and every ``n_critic``-th, a G step); ``ones``/``zeros``
@@ -42,7 +44,8 @@ class WassersteinGan(GanModel):
         if self.penalty_weight:
             alpha = _move(minigan.rand(n, *([1] * (real.ndim - 1)), device=device), None, dtype)
         return wgan_step(minigan, nets.D, nets.G, real, seed_a, seed_b, n_critic=self.n_critic,
-                         clip=self.clip, alpha=alpha, penalty_weight=self.penalty_weight)
+                         clip=self.clip, alpha=alpha, penalty_weight=self.penalty_weight,
+                         hinge=self.hinge)
 
 
 def critic(torch=minigan):

@@ -71,14 +71,17 @@ def plot_progress(progress, path=None, *, style="bce", title=None, ax=None):
 def plot_gan_progress(d_progress, g_progress, path, *, style="bce", title=None):
     """D's and G's loss lists as two stacked panels of one picture; returns the Figure.
 
-    D's list holds only its losses on fake samples: D trains twice per GAN step and records
-    on every 10th call, which always falls on the fake call (BOOK_SPEC §1.6), so D has two
-    points for each of G's.
+    In the book's loop D's list holds only its losses on fake samples: D trains twice per GAN
+    step and records on every 10th call, which always falls on the fake call (BOOK_SPEC §1.6),
+    so D has two points for each of G's. A critic (``style="wasserstein"``: WGAN, WGAN-GP,
+    SN-GAN's hinge loss) trains once per batch on real and fake together, and each of its
+    points is that whole loss.
     """
     fig = new_figure((16, 16))
     ax_d, ax_g = fig.subplots(2, 1)
     plot_progress(d_progress, style=style, ax=ax_d,
-                  title="discriminator (fake-sample losses only, BOOK_SPEC §1.6)")
+                  title="critic / discriminator (real and fake in one loss, every 10th step)"
+                  if style == "wasserstein" else "discriminator (fake-sample losses only, BOOK_SPEC §1.6)")
     plot_progress(g_progress, style=style, ax=ax_g, title="generator")
     if title:
         fig.suptitle(title)
