@@ -1,11 +1,14 @@
-"""Beyond the book: Wasserstein GANs - weight clipping (WGAN) or gradient penalty (WGAN-GP).
+"""Beyond the book: a Lipschitz discriminator three ways - weight clipping (WGAN), a gradient
+penalty (WGAN-GP) or spectral normalisation with the hinge loss (SN-GAN).
 
-Run:  python examples/beyond_wgan.py [--gp] [--epochs N] [--steps N]
+Run:  python examples/beyond_wgan.py [--gp | --sn] [--epochs N] [--steps N]
 
 The loop written out on the public API: each shuffled batch of 64 (pixels in [-1, 1]) trains
 the critic, and every 5th critic step also G (wgan_step). With --gp the critic's loss gains
 10 * mean((|grad_x D(x_hat)| - 1)^2) at random interpolates x_hat, computed with
-minigan.autograd.grad(..., create_graph=True): a backward pass differentiated again.
+minigan.autograd.grad(..., create_graph=True): a backward pass differentiated again. With --sn
+every layer of D is wrapped in nn.utils.spectral_norm (its weight divided by its largest
+singular value before each forward), D's loss is the hinge loss and G steps after every D step.
 """
 import argparse
 
@@ -14,6 +17,7 @@ import numpy as np
 import minigan as torch
 from minigan import metrics, viz
 from minigan.data import load_mnist
+from minigan.models.sngan import SNGAN
 from minigan.models.wgan import WGAN
 from minigan.models.wgan_gp import WGAN_GP
 from minigan.training import wgan_step
@@ -21,11 +25,13 @@ from minigan.training import wgan_step
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--gp", action="store_true", help="WGAN-GP instead of WGAN")
+    choice = parser.add_mutually_exclusive_group()
+    choice.add_argument("--gp", action="store_true", help="WGAN-GP instead of WGAN")
+    choice.add_argument("--sn", action="store_true", help="SN-GAN instead of WGAN")
     parser.add_argument("--epochs", type=int, default=None)
     parser.add_argument("--steps", type=int, default=None)
     args = parser.parse_args()
-    gan = WGAN_GP if args.gp else WGAN
+    gan = WGAN_GP if args.gp else SNGAN if args.sn else WGAN
     torch.manual_seed(0)
     data = load_mnist()
     nets = gan.build()
@@ -40,7 +46,7 @@ def main():
             alpha = torch.rand(n, 1) if args.gp else None           # the interpolation weights
             wgan_step(torch, nets.D, nets.G, real, gan.seed(torch, n), gan.seed(torch, n),
                       n_critic=gan.n_critic, clip=gan.clip, alpha=alpha,
-                      penalty_weight=gan.penalty_weight)
+                      penalty_weight=gan.penalty_weight, hinge=gan.hinge)
             steps += 1
             if args.steps and steps >= args.steps:
                 break

@@ -195,3 +195,4 @@ def test_spectral_norm_errors_name_the_problem():
         sn(minigan.nn.Linear(2, 2), n_power_iterations=0)
     with pytest.raises(ValueError, match="spectral_norm of 'weight' not found"):
         minigan.nn.utils.remove_spectral_norm(minigan.nn.Linear(2, 2))
+

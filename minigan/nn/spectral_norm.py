@@ -21,6 +21,7 @@ from __future__ import annotations
 
 from ..autograd import no_grad
 from ..functional.vector_norm import normalize
+from .hooks import PRE, _update_flag
 from .module import Module, Parameter
 
 __all__ = ["spectral_norm", "remove_spectral_norm"]
@@ -34,7 +35,6 @@ class SpectralNorm:
             raise ValueError("Expected n_power_iterations to be positive, but got "
                              f"n_power_iterations={n_power_iterations}")
         self.name, self.n_power_iterations, self.dim, self.eps = name, n_power_iterations, dim, eps
-        self.handle = None
 
     def weight_matrix(self, weight):
         """The weight as a matrix: axis ``dim`` first, the others flattened into columns."""
@@ -61,7 +61,7 @@ class SpectralNorm:
     def remove(self, module):
         with no_grad():
             weight = self.compute_weight(module, do_power_iteration=False)
-        self.handle.remove()
+        _remove_hook(module, self)
         for suffix in ("", "_u", "_v", "_orig"):
             delattr(module, self.name + suffix)
         module.register_parameter(self.name, Parameter(weight.detach()))
@@ -93,13 +93,21 @@ class SpectralNorm:
         object.__setattr__(module, name, weight.detach())
         module.register_buffer(name + "_u", u)
         module.register_buffer(name + "_v", v)
-        fn.handle = module.register_forward_pre_hook(fn)
+        module.register_forward_pre_hook(fn)
         return fn
 
 
 def _spectral_norms(module):
-    from .hooks import PRE
     return [hook for hook, _ in module.__dict__.get(PRE, {}).values() if isinstance(hook, SpectralNorm)]
+
+
+def _remove_hook(module, fn):
+    """Unregister ``fn`` from the module's table of pre-hooks (found there by identity)."""
+    table = module.__dict__[PRE]
+    for key, (hook, _) in list(table.items()):
+        if hook is fn:
+            del table[key]
+    _update_flag(module)
 
 
 def _default_dim(module):
