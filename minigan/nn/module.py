@@ -10,8 +10,8 @@ from __future__ import annotations
 from collections import OrderedDict
 
 from ..autograd import ARRAY_FIX
-from . import hooks as _hooks
 from ..tensor import Tensor
+from . import hooks as _hooks
 
 
 class Parameter(Tensor):
