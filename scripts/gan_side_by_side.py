@@ -319,10 +319,22 @@ def table(results: list[dict]) -> str:
               f"Judged: {results[0]['judged']}. Bar: {results[0]['bar']}. Seed(s): "
               + ", ".join(sorted({str(r['seed']) for r in results})) + "; one thread per framework, "
               "run one after the other in one process.",
-              "Machine: " + _machine_line(results[0]["machine"]) + ".",
+              *_machine_lines(results),
               "", "Commands:", ""]
     lines += [f"    {r['command']}" for r in results]
     return "\n".join(lines) + "\n"
+
+
+def _machine_lines(results):
+    """One "Machine:" line per machine the rows were measured on, naming its rows when there
+    are several (the sessions do not always get the same kind of VM)."""
+    machines = {}
+    for r in results:
+        line = _machine_line(r["machine"])
+        machines.setdefault(line, []).append(r["model"] + (f", seed {r['seed']}" if r["seed"] else ""))
+    if len(machines) == 1:
+        return ["Machine: " + next(iter(machines)) + "."]
+    return [f"Machine for {'; '.join(rows)}: {line}." for line, rows in machines.items()]
 
 
 def _machine_line(m):

@@ -225,3 +225,10 @@ def test_script_writes_json_and_the_table(script, tmp_path, baseline):
     row = next(line for line in text.splitlines() if line.startswith("| gan-mlp"))
     assert "(not the defaults)" in row and f"{r['frameworks']['torch']['frechet_distance']:.1f}" in row
     assert "Real vs real" in text and r["command"] in text
+    assert "\nMachine: " in text                 # one machine: one plain line
+    # rows from two kinds of machine: each line names its rows
+    other = dict(r, model="lsgan", seed=1,
+                 machine=dict(r["machine"], cpu=dict(r["machine"]["cpu"], family="99", model_number="1")))
+    lines = [line for line in script.table([r, other]).splitlines() if line.startswith("Machine")]
+    assert len(lines) == 2 and lines[0].startswith("Machine for gan-mlp: ")
+    assert lines[1].startswith("Machine for lsgan, seed 1: ") and "family 99 model 1" in lines[1]
