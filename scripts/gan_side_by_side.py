@@ -361,7 +361,8 @@ def main(argv=None) -> int:
                                                             "the model's default epochs)")
     p.add_argument("--epochs", type=int, default=None, help="default: the model's")
     p.add_argument("--frameworks", nargs="+", choices=FRAMEWORKS, default=list(FRAMEWORKS))
-    p.add_argument("--out", default=None, help=f"default: benchmarks/results/{PREFIX}NAME.json")
+    p.add_argument("--out", default=None,
+                   help=f"default: benchmarks/results/{PREFIX}NAME.json (NAME_seedN.json for a seed other than 0)")
     p.add_argument("--table", action="store_true",
                    help=f"collect benchmarks/results/{PREFIX}*.json into a markdown table")
     p.add_argument("--table-out", default=str(TABLE), help=f"default: {TABLE.relative_to(ROOT)}")
@@ -379,7 +380,9 @@ def main(argv=None) -> int:
     command = "python scripts/gan_side_by_side.py " + shlex.join(sys.argv[1:] if argv is None else argv)
     result = side_by_side(args.name, seed=args.seed, steps=args.steps, epochs=args.epochs,
                           frameworks=tuple(args.frameworks), command=command)
-    out = Path(args.out) if args.out else RESULTS / f"{PREFIX}{args.name}.json"
+    # a seed of its own gets a file of its own (a second seed used to overwrite the first)
+    suffix = f"_seed{args.seed}" if args.seed else ""
+    out = Path(args.out) if args.out else RESULTS / f"{PREFIX}{args.name}{suffix}.json"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(result, indent=2) + "\n")
     b = result["real_baseline"]
