@@ -18,12 +18,14 @@ meaning, so that bundle is :class:`Network` here and the steps are plain functio
   BOOK_SPEC 4.16): every network call also takes a one-hot label (the *condition*), the real
   sample's own for the real step, and a fresh random one for each of the two fake steps.
 
-Beyond the book (:mod:`minigan.models`), the Wasserstein GANs change the step itself:
+Beyond the book (:mod:`minigan.models`), the Wasserstein GANs and SN-GAN change the step
+itself:
 
 * :func:`critic_step` - the critic's ``mean(D(fake)) - mean(D(real))`` (no targets, no
   Sigmoid), then WGAN's weight clipping or WGAN-GP's gradient penalty
-  (:func:`gradient_penalty`, a derivative of a derivative: double backward);
-* :func:`critic_generator_step` - G's ``-mean(D(G(z)))``;
+  (:func:`gradient_penalty`, a derivative of a derivative: double backward); or SN-GAN's
+  hinge loss (its D spectrally normalised, :func:`minigan.nn.utils.spectral_norm`);
+* :func:`critic_generator_step` - G's ``-mean(D(G(z)))`` (SN-GAN's G loss too);
 * :func:`wgan_step` - one iteration: a critic step on this batch, and every ``n_critic``-th
   critic step also a G step.
 
@@ -200,7 +202,7 @@ def critic_generator_step(G: Network, D: Network, seed):
 
 def wgan_step(torch, D: Network, G: Network, real, seed_a, seed_b, *, n_critic=5, clip=None,
               alpha=None, penalty_weight=0.0, hinge=False):
-    """One iteration of WGAN / WGAN-GP on one batch of reals.
+    """One iteration of WGAN / WGAN-GP / SN-GAN on one batch of reals.
 
     A :func:`critic_step` on ``real`` against a fake from ``seed_a``; when that was the
     critic's ``n_critic``-th step since G's last (``D.counter % n_critic == 0``), also a
