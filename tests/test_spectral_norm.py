@@ -216,3 +216,154 @@ def test_spectral_norm_and_hooks_on_other_backends(device):
         results.append([t.to("cpu").numpy() for t in (layer.weight_u, layer.weight_v, layer.weight_orig.grad)])
     for a, b in zip(*results):
         np.testing.assert_allclose(b, a, rtol=1e-12, atol=1e-14)
+
+
+# ============================================================================== parametrizations
+@pytest.mark.parametrize("kind", ["linear", "conv", "conv_transpose"])
+def test_parametrizations_spectral_norm_trains_like_pytorch(kind):
+    """PyTorch's newer spectral_norm (a parametrization: ``layer.weight`` computed on every
+    read): state dict, forward, gradient of ``original``, u and v step by step, eval, removal."""
+    make = {"linear": (lambda nn: nn.Linear(5, 4), (3, 5)), "conv": (lambda nn: nn.Conv2d(2, 3, 3), (2, 2, 6, 6)),
+            "conv_transpose": (lambda nn: nn.ConvTranspose2d(2, 3, 3, 2), (2, 2, 4, 4))}
+    build, shape = make[kind]
+    torch.manual_seed(0)
+    theirs = torch.nn.utils.parametrizations.spectral_norm(build(torch.nn).double())
+    ours = minigan.nn.utils.parametrizations.spectral_norm(build(minigan.nn).double())
+    assert type(ours).__name__ == type(theirs).__name__ == "Parametrized" + type(build(minigan.nn)).__name__
+    keys = ["bias", "parametrizations.weight.original", "parametrizations.weight.0._u",
+            "parametrizations.weight.0._v"]
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == keys
+    ours.load_state_dict({k: minigan.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
+    rng = np.random.default_rng(6)
+    for _ in range(3):
+        x = rng.standard_normal(shape)
+        y, yt = ours(minigan.tensor(x)), theirs(torch.tensor(x))
+        g = rng.standard_normal(tuple(yt.shape))
+        y.backward(minigan.tensor(g))
+        yt.backward(torch.tensor(g))
+        np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-13)
+        ours_state, their_state = ours.state_dict(), theirs.state_dict()
+        for k in keys[2:]:
+            np.testing.assert_allclose(ours_state[k].numpy(), their_state[k].numpy(), rtol=1e-10, atol=1e-13)
+        o, t = ours.parametrizations.weight.original, theirs.parametrizations.weight.original
+        np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-12)
+        with minigan.no_grad():
+            o -= 0.3 * o.grad
+        with torch.no_grad():
+            t -= 0.3 * t.grad
+        ours.zero_grad()
+        theirs.zero_grad()
+    ours.eval()
+    theirs.eval()
+    np.testing.assert_allclose(ours.weight.detach().numpy(), theirs.weight.detach().numpy(), rtol=1e-10)
+    minigan.nn.utils.parametrize.remove_parametrizations(ours, "weight")
+    torch.nn.utils.parametrize.remove_parametrizations(theirs, "weight")
+    assert type(ours).__name__ == type(theirs).__name__ == type(build(minigan.nn)).__name__
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["bias", "weight"]
+    np.testing.assert_allclose(ours.weight.detach().numpy(), theirs.weight.detach().numpy(), rtol=1e-10)
+
+
+def test_the_15_first_power_iterations_find_the_largest_singular_value():
+    minigan.manual_seed(4)
+    layer = minigan.nn.utils.parametrizations.spectral_norm(minigan.nn.Linear(12, 8).double())
+    layer.eval()                                     # no further iteration: registration's 15 only
+    W = layer.parametrizations.weight.original.detach().numpy()
+    # without the 15 steps, u . W v of random unit vectors is a fraction of the largest
+    # singular value, and the weight read would have a norm of several
+    np.testing.assert_allclose(np.linalg.norm(layer.weight.detach().numpy(), 2), 1.0, rtol=1e-4)
+    assert np.linalg.norm(W, 2) > 0.5
+
+
+class _Double(minigan.nn.Module):
+    """A parametrization of one's own: X -> 2 X, with its right inverse."""
+
+    def forward(self, X):
+        return X * 2
+
+    def right_inverse(self, X):
+        return X / 2
+
+
+def test_a_parametrization_of_ones_own_like_pytorch():
+    """register_parametrization with any module: the property, assignment through
+    right_inverse, chaining, the gradient, is_parametrized, and removal either way."""
+    P = minigan.nn.utils.parametrize
+
+    class TDouble(torch.nn.Module):
+        def forward(self, X):
+            return X * 2
+
+        def right_inverse(self, X):
+            return X / 2
+
+    w0 = np.arange(6.0).reshape(2, 3)
+    results = []
+    for fw, Double, tp in ((minigan, _Double, P), (torch, TDouble, torch.nn.utils.parametrize)):
+        layer = fw.nn.Linear(3, 2).double()
+        with fw.no_grad():
+            layer.weight.copy_(fw.tensor(w0))
+        assert not tp.is_parametrized(layer)
+        tp.register_parametrization(layer, "weight", Double())
+        tp.register_parametrization(layer, "weight", Double())      # chained: 4 X
+        assert tp.is_parametrized(layer) and tp.is_parametrized(layer, "weight")
+        assert not tp.is_parametrized(layer, "bias")
+        original = layer.parametrizations.weight.original.detach().numpy().copy()
+        read = layer.weight.detach().numpy().copy()
+        layer(fw.ones(1, 3, dtype=fw.float64)).sum().backward()
+        grad = layer.parametrizations.weight.original.grad.numpy().copy()
+        with pytest.raises(KeyError, match="attribute 'weight' already exists"):
+            layer.weight = fw.nn.Parameter(fw.tensor(np.full((2, 3), 8.0)))  # would shadow it
+        layer.weight = fw.tensor(np.full((2, 3), 8.0))            # stored through the inverses
+        stored = layer.parametrizations.weight.original.detach().numpy().copy()
+        tp.remove_parametrizations(layer, "weight", leave_parametrized=False)
+        results.append((original, read, grad, stored, layer.weight.detach().numpy().copy(),
+                        type(layer).__name__, list(layer.state_dict())))
+    ours, theirs = results
+    np.testing.assert_array_equal(ours[0], w0 / 2)                  # right_inverse at the first registration
+    np.testing.assert_array_equal(ours[1], 2 * w0)                  # the second appended: read as 4 X
+    np.testing.assert_array_equal(ours[2], np.full((2, 3), 4.0))    # d(sum of 4 W x)/dW at x = 1
+    np.testing.assert_array_equal(ours[3], np.full((2, 3), 2.0))    # 8 assigned -> 8 / 4 stored
+    np.testing.assert_array_equal(ours[4], np.full((2, 3), 2.0))    # removed, not left parametrised
+    for a, b in zip(ours, theirs):
+        if isinstance(a, np.ndarray):
+            np.testing.assert_array_equal(a, b)
+        else:
+            assert a == b
+
+
+def test_parametrize_errors_name_the_problem():
+    P = minigan.nn.utils.parametrize
+    with pytest.raises(ValueError, match="Module 'Linear' does not have a parameter, a buffer, or a "
+                                         "parametrized element with name 'scale'"):
+        P.register_parametrization(minigan.nn.Linear(2, 2), "scale", _Double())
+    with pytest.raises(TypeError, match="the parametrization must be a Module, got function"):
+        P.register_parametrization(minigan.nn.Linear(2, 2), "weight", lambda X: X)
+    with pytest.raises(ValueError, match="Module Linear does not have a parametrization on weight"):
+        P.remove_parametrizations(minigan.nn.Linear(2, 2), "weight")
+    with pytest.raises(ValueError, match="Module 'ReLU' has no parameter or buffer with name 'weight'"):
+        minigan.nn.utils.parametrizations.spectral_norm(minigan.nn.ReLU())
+
+
+@pytest.mark.parametrize("device", NOT_NUMPY)
+def test_parametrized_layers_in_a_sequential_checkpoint_and_other_backends(device, tmp_path):
+    """A Sequential of parametrized layers (its batch-1 shortcut calls each layer's forward,
+    which reads the property), saved and loaded, and the same numbers on the strict stand-in."""
+    sn = minigan.nn.utils.parametrizations.spectral_norm
+
+    def build():
+        minigan.manual_seed(5)
+        return minigan.nn.Sequential(sn(minigan.nn.Linear(4, 3).double()), minigan.nn.ReLU(),
+                                     sn(minigan.nn.Linear(3, 1).double()))
+    net = build()
+    x = np.linspace(-1, 1, 8).reshape(2, 4)
+    net(minigan.tensor(x)).sum().backward()
+    minigan.save(net.state_dict(), tmp_path / "net.npz")
+    outputs = []
+    for dev in ("cpu", device):
+        fresh = build().to(dev)
+        fresh.load_state_dict(minigan.load(tmp_path / "net.npz"))
+        fresh.eval()
+        outputs.append(fresh(minigan.tensor(x, device=dev)).to("cpu").detach().numpy())
+    net.eval()
+    np.testing.assert_array_equal(outputs[0], net(minigan.tensor(x)).detach().numpy())
+    np.testing.assert_allclose(outputs[1], outputs[0], rtol=1e-12)

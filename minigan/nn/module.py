@@ -61,6 +61,13 @@ class Module:
 
     # ------------------------------------------------------------------ registration
     def __setattr__(self, name, value):
+        if isinstance(getattr(type(self), name, None), property):
+            # a parametrized tensor (nn.utils.parametrize): its setter stores a value; a
+            # Parameter would shadow the parametrization, and PyTorch refuses it too
+            if isinstance(value, Parameter):
+                raise KeyError(f"attribute '{name}' already exists")
+            object.__setattr__(self, name, value)
+            return
         if "_parameters" not in self.__dict__ and isinstance(value, (Parameter, Module)):
             raise AttributeError(f"cannot assign {type(value).__name__} '{name}' before "
                                  f"{type(self).__name__}.__init__() called super().__init__()")

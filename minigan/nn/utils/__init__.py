@@ -1,5 +1,7 @@
-"""``torch.nn.utils``: gradient clipping (``clip_grad_norm_``, ``clip_grad_value_``) and
-spectral normalisation (``spectral_norm``, ``remove_spectral_norm``, in spectral_norm.py).
+"""``torch.nn.utils``: gradient clipping (``clip_grad_norm_``, ``clip_grad_value_``, here),
+spectral normalisation (``spectral_norm``, ``remove_spectral_norm``, in spectral_norm.py) and
+parametrizations (``parametrize``, and ``parametrizations.spectral_norm``, PyTorch's newer
+spectral normalisation).
 
 The clipping functions are called between ``loss.backward()`` and ``optimiser.step()`` (GAN code clips a critic's or a
 generator's gradients this way). Both change the gradients in place and record nothing.
@@ -11,10 +13,11 @@ from __future__ import annotations
 
 import math
 
-from ..autograd import no_grad
-from ..functional import clamp, stack
-from ..functional.vector_norm import vector_norm
-from ..tensor import Tensor, tensor
+from ...autograd import no_grad
+from ...functional import clamp, stack
+from ...functional.vector_norm import vector_norm
+from ...tensor import Tensor, tensor
+from . import parametrizations, parametrize  # noqa: F401
 from .spectral_norm import remove_spectral_norm, spectral_norm  # noqa: F401
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "remove_spectral_norm", "spectral_norm"]

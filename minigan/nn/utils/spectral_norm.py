@@ -19,10 +19,10 @@ parameter holding the normalised weight.
 """
 from __future__ import annotations
 
-from ..autograd import no_grad
-from ..functional.vector_norm import normalize
-from .hooks import PRE, _update_flag
-from .module import Module, Parameter
+from ...autograd import no_grad
+from ...functional.vector_norm import normalize
+from ..hooks import PRE, _update_flag
+from ..module import Module, Parameter
 
 __all__ = ["spectral_norm", "remove_spectral_norm"]
 
@@ -71,7 +71,7 @@ class SpectralNorm:
         for hook in _spectral_norms(module):
             if hook.name == name:
                 raise RuntimeError(f"Cannot register two spectral_norm hooks on the same parameter {name}")
-        from .normalization import _NORM_LAYERS
+        from ..normalization import _NORM_LAYERS
         if isinstance(module, _NORM_LAYERS):
             raise ValueError(f"spectral_norm: not supported on {type(module).__name__} (its forward "
                              "reads its parameters directly); use it on Linear, Conv2d, "
@@ -111,7 +111,7 @@ def _remove_hook(module, fn):
 
 
 def _default_dim(module):
-    from .conv import ConvTranspose2d
+    from ..conv import ConvTranspose2d
     return 1 if isinstance(module, ConvTranspose2d) else 0
 
 
