@@ -374,6 +374,32 @@ def _index_fn(F, x, idx, axis):
     return x[(slice(None),) * axis + (idx,)]
 
 
+def gather_inputs(size, for_gradcheck):
+    """x, an axis and an int64 index of x's rank, no longer than x off the axis, repeats allowed."""
+    @st.composite
+    def case(draw):
+        shape = draw(shapes(min_dims=1, **size))
+        axis = draw(st.integers(0, len(shape) - 1))
+        idx_shape = tuple(draw(st.integers(1, 4)) if d == axis else draw(st.integers(1, n))
+                          for d, n in enumerate(shape))
+        idx = draw(hnp.arrays(np.int64, idx_shape, elements=st.integers(0, shape[axis] - 1)))
+        return draw(arrays(shape)), axis, idx
+    return case()
+
+
+def _sort_args(shape):
+    return st.tuples(dim_of(shape, allow_none=False), st.booleans())
+
+
+def _topk_args(shape):
+    @st.composite
+    def case(draw):
+        dim = draw(dim_of(shape, allow_none=False))
+        n = shape[dim] if shape else 1
+        return draw(st.integers(0, n)), dim, draw(st.booleans())
+    return case()
+
+
 # -- joining and splitting
 def cat_inputs(size, for_gradcheck):
     @st.composite
@@ -612,6 +638,14 @@ CASES = [
     OpCase("getitem_basic", lambda F, x, key: x[key], getitem_basic, gradgrad=True),
     OpCase("getitem_int_array", _index_fn, getitem_int_array, gradgrad=True),
     OpCase("getitem_mask", lambda F, x, mask: x[mask], getitem_mask, gradgrad=True),
+    OpCase("gather", lambda F, x, axis, idx: F.gather(x, axis, idx), gather_inputs, gradgrad=True),
+    # sort and topk: distinct values, so that the order (and PyTorch's, not stable) is unique
+    OpCase("sort", lambda F, x, dim, descending: tuple(F.sort(x, dim, descending)),
+           unary_with(_sort_args, distinct=True), gradgrad=True),
+    OpCase("topk", lambda F, x, k, dim, largest: tuple(x.topk(k, dim, largest)),
+           unary_with(_topk_args, distinct=True), gradgrad=True),
+    OpCase("argsort", lambda F, x, dim, descending: F.argsort(x, dim, descending),
+           unary_with(_sort_args, min_dims=1, distinct=True), tags={"no_grad_output"}),
     OpCase("cat", lambda F, *a: F.cat(list(a[:-1]), dim=a[-1]), cat_inputs, gradgrad=True),
     OpCase("concat", lambda F, *a: F.concat(a[:-1], dim=a[-1]), cat_inputs),
     OpCase("stack", lambda F, *a: F.stack(list(a[:-1]), dim=a[-1]), stack_inputs),
@@ -649,14 +683,14 @@ assert len(CASE_BY_NAME) == len(CASES), "duplicate case names"
 COVERED_FUNCTIONAL = {
     "abs", "add", "amax", "amin", "bmm", "broadcast_to", "cat", "ceil", "chunk", "clamp", "clip",
     "clone", "concat", "contiguous", "cos", "div", "dot", "erf", "exp", "expand", "expand_as", "expm1",
-    "flatten", "floor", "gelu", "getitem", "leaky_relu", "linear", "log", "log10", "log1p",
+    "flatten", "floor", "gather", "gelu", "getitem", "leaky_relu", "linear", "log", "log10", "log1p",
     "log2", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "mm",
     "mul", "mv", "neg", "norm", "pad", "permute", "pow", "reciprocal", "relu", "reshape", "round",
-    "rsqrt", "sigmoid", "sin", "softmax", "split", "sqrt", "square", "squeeze", "stack", "std",
-    "sub", "sum", "sum_to", "t", "tan", "tanh", "to_device", "to_dtype", "transpose", "trunc",
+    "rsqrt", "sigmoid", "sin", "softmax", "sort", "split", "sqrt", "square", "squeeze", "stack", "std",
+    "sub", "sum", "sum_to", "t", "tan", "tanh", "to_device", "to_dtype", "topk", "transpose", "trunc",
     "unflatten", "unsqueeze", "var", "view", "view_as", "where",
 }
-NOT_DIFFERENTIABLE = {"all", "allclose", "any", "argmax", "argmin", "eq", "equal", "ge", "gt",
+NOT_DIFFERENTIABLE = {"all", "allclose", "any", "argmax", "argmin", "argsort", "eq", "equal", "ge", "gt",
                       "isclose", "isfinite", "isinf", "isnan", "le", "logical_and", "lt", "ne", "sign"}
 
 

@@ -12,6 +12,7 @@ from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, t
 from .arithmetic import (abs, add, bmm, clamp, clip, div, dot, eq, erf, exp, ge, gt, le, linear,
                          log, logical_and, lt, matmul, maximum, minimum, mm, mul, mv, ne, neg, pow,
                          rdiv, rsub, sign, sqrt, square, sub, to_device, to_dtype, where)
+from .gather_sort import argsort, gather, sort, topk
 from .inplace import in_place_method, in_place_operator
 from .pointwise import (ceil, cos, expm1, floor, isfinite, isinf, isnan, log1p, log2, log10,
                         logsumexp, reciprocal, round, rsqrt, sin, tan, trunc)
@@ -26,30 +27,30 @@ from .vector_norm import norm
 is_array_mode = False  # this namespace works on Tensors (and records a graph when enabled)
 
 __all__ = [
-    "abs", "add", "all", "allclose", "amax", "amin", "any", "argmax", "argmin", "bmm",
-    "broadcast_to", "cat", "ceil", "chunk", "clamp", "clip", "clone", "concat", "contiguous",
+    "abs", "add", "all", "allclose", "amax", "amin", "any", "argmax", "argmin", "argsort",
+    "bmm", "broadcast_to", "cat", "ceil", "chunk", "clamp", "clip", "clone", "concat", "contiguous",
     "cos", "div", "dot", "eq", "equal", "erf", "exp", "expand", "expand_as", "expm1", "flatten",
-    "floor", "ge", "gelu", "getitem", "gt", "isclose", "isfinite", "isinf", "isnan", "le",
+    "floor", "gather", "ge", "gelu", "getitem", "gt", "isclose", "isfinite", "isinf", "isnan", "le",
     "leaky_relu", "linear", "log", "log10", "log1p", "log2", "log_softmax", "logical_and",
     "logsumexp", "lt", "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "mul", "mv",
     "ne", "neg", "norm", "pad", "permute", "pow", "reciprocal", "relu", "reshape", "round", "rsqrt",
-    "sigmoid", "sign", "sin", "softmax", "split", "sqrt", "square", "squeeze", "stack", "std",
-    "sub", "sum", "sum_to", "t", "tan", "tanh", "to_device", "to_dtype", "transpose", "trunc",
-    "unflatten", "unsqueeze", "var", "view", "view_as", "where",
+    "sigmoid", "sign", "sin", "softmax", "sort", "split", "sqrt", "square", "squeeze", "stack", "std",
+    "sub", "sum", "sum_to", "t", "tan", "tanh", "to_device", "to_dtype", "topk", "transpose",
+    "trunc", "unflatten", "unsqueeze", "var", "view", "view_as", "where",
 ]
 
 
 # ----------------------------------------------------------------------------- Tensor methods
 def _attach_methods():
     methods = ["abs", "add", "all", "allclose", "amax", "amin", "any", "argmax", "argmin",
-               "bmm", "ceil", "chunk", "clamp", "clip", "clone", "contiguous", "cos", "div",
+               "argsort", "bmm", "ceil", "chunk", "clamp", "clip", "clone", "contiguous", "cos", "div",
                "dot", "eq", "equal", "erf", "exp", "expand", "expand_as", "expm1", "flatten",
-               "floor", "ge", "gt", "isclose", "isfinite", "isinf", "isnan", "le", "log",
+               "floor", "gather", "ge", "gt", "isclose", "isfinite", "isinf", "isnan", "le", "log",
                "log10", "log1p", "log2", "log_softmax", "logsumexp", "lt", "matmul", "max",
                "maximum", "mean", "min", "minimum", "mm", "mul", "mv", "ne", "neg", "norm",
                "permute", "pow", "reciprocal", "relu", "reshape", "round", "rsqrt",
-               "sigmoid", "sign", "sin", "softmax", "split", "sqrt", "square", "squeeze",
-               "std", "sub", "sum", "t", "tan", "tanh", "transpose", "trunc", "unflatten",
+               "sigmoid", "sign", "sin", "softmax", "sort", "split", "sqrt", "square", "squeeze",
+               "std", "sub", "sum", "t", "tan", "tanh", "topk", "transpose", "trunc", "unflatten",
                "unsqueeze", "var", "view", "view_as"]
     g = globals()
     for name in methods:
