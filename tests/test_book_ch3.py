@@ -250,6 +250,16 @@ def test_examples_run(tmp_path):
     assert "final x = 1.952, y = 10.864" in out and (tmp_path / "appendix_d_spiral.png").exists()
 
 
+def test_hooks_example_sees_the_plain_classifiers_small_gradients(tmp_path):
+    """examples/ch1_3_inside_the_network.py: forward and tensor hooks on the book's two
+    classifiers; the plain one's first-layer gradient is the smaller, as its docstring says."""
+    out = _run_example("ch1_3_inside_the_network.py", "--steps", "300", cwd=tmp_path)
+    rows = {line.split()[0]: line.split() for line in out.splitlines()
+            if line.startswith(("classifier ", "classifier-improved "))}
+    plain, improved = float(rows["classifier"][4]), float(rows["classifier-improved"][4])
+    assert 5 * plain < improved and (tmp_path / "inside_the_network.png").exists()
+
+
 def test_conv_gan_example_on_real_photographs(tmp_path):
     """Two steps of the conv GAN on a CelebA-format HDF5 of real faces; memory printed on the CPU."""
     skdata = pytest.importorskip("skimage.data")
