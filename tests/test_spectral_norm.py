@@ -103,48 +103,60 @@ def test_mv_and_dot_match_torch_and_name_bad_shapes():
 
 
 # ============================================================================== spectral_norm
-def _layer_pair(kind):
+#: the layers both spectral norms are checked on, and an input shape for each
+LAYERS = {"linear": (lambda nn: nn.Linear(5, 4), (3, 5)),
+          "conv": (lambda nn: nn.Conv2d(2, 3, 3), (2, 2, 6, 6)),
+          "conv_transpose": (lambda nn: nn.ConvTranspose2d(2, 3, 3, 2), (2, 2, 4, 4))}
+
+
+def _layer_pair(kind, normalise):
+    """The layer on both frameworks, ``normalise(fw)`` applied, PyTorch's initial weights and
+    random u, v (buffers) copied into minigan's."""
+    build, shape = LAYERS[kind]
     torch.manual_seed(0)
-    make = {"linear": lambda nn: nn.Linear(5, 4), "conv": lambda nn: nn.Conv2d(2, 3, 3),
-            "conv_transpose": lambda nn: nn.ConvTranspose2d(2, 3, 3, 2)}[kind]
-    shape = {"linear": (3, 5), "conv": (2, 2, 6, 6), "conv_transpose": (2, 2, 4, 4)}[kind]
-    ours = minigan.nn.utils.spectral_norm(make(minigan.nn).double())
-    theirs = torch.nn.utils.spectral_norm(make(torch.nn).double())
-    # PyTorch's initial weights and random u, v (buffers) into minigan's layer
+    theirs = normalise(torch)(build(torch.nn).double())
+    ours = normalise(minigan)(build(minigan.nn).double())
     ours.load_state_dict({k: minigan.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
     return ours, theirs, shape
 
 
-@pytest.mark.parametrize("kind", ["linear", "conv", "conv_transpose"])
-def test_spectral_norm_trains_like_pytorch(kind):
-    """Forward, the gradient through sigma, the power iteration's u and v, eval mode (no
-    iteration) and removal: PyTorch's numbers in float64, step after step."""
-    ours, theirs, shape = _layer_pair(kind)
-    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["bias", "weight_orig", "weight_u", "weight_v"]
-    assert [n for n, _ in ours.named_parameters()] == ["bias", "weight_orig"]
-    rng = np.random.default_rng(5)
-    for _ in range(4):
+def _train_side_by_side(ours, theirs, shape, steps, learnt, seed):
+    """``steps`` forward/backward/SGD steps on both: outputs, every buffer (u and v) and the
+    gradient of the learnt weight (``learnt(layer)``) equal PyTorch's at each step."""
+    rng = np.random.default_rng(seed)
+    for _ in range(steps):
         x = rng.standard_normal(shape)
         y, yt = ours(minigan.tensor(x)), theirs(torch.tensor(x))
         g = rng.standard_normal(tuple(yt.shape))
         y.backward(minigan.tensor(g))
         yt.backward(torch.tensor(g))
         np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-13)
-        for name in ("weight_u", "weight_v"):
-            np.testing.assert_allclose(getattr(ours, name).numpy(), getattr(theirs, name).numpy(),
-                                       rtol=1e-10, atol=1e-13, err_msg=name)
-        np.testing.assert_allclose(ours.weight_orig.grad.numpy(), theirs.weight_orig.grad.numpy(),
-                                   rtol=1e-9, atol=1e-12)
+        buffers = dict(theirs.named_buffers())
+        assert len(buffers) == 2
+        for name, b in ours.named_buffers():
+            np.testing.assert_allclose(b.numpy(), buffers[name].numpy(), rtol=1e-10, atol=1e-13, err_msg=name)
+        o, t = learnt(ours), learnt(theirs)
+        np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-12)
         with minigan.no_grad():
-            ours.weight_orig -= 0.5 * ours.weight_orig.grad
+            o -= 0.5 * o.grad
         with torch.no_grad():
-            theirs.weight_orig -= 0.5 * theirs.weight_orig.grad
+            t -= 0.5 * t.grad
         ours.zero_grad()
         theirs.zero_grad()
     ours.eval()
     theirs.eval()
+
+
+@pytest.mark.parametrize("kind", list(LAYERS))
+def test_spectral_norm_trains_like_pytorch(kind):
+    """Forward, the gradient through sigma, the power iteration's u and v, eval mode (no
+    iteration) and removal: PyTorch's numbers in float64, step after step."""
+    ours, theirs, shape = _layer_pair(kind, lambda fw: fw.nn.utils.spectral_norm)
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == ["bias", "weight_orig", "weight_u", "weight_v"]
+    assert [n for n, _ in ours.named_parameters()] == ["bias", "weight_orig"]
+    _train_side_by_side(ours, theirs, shape, 4, lambda layer: layer.weight_orig, seed=5)
     u_before = ours.weight_u.numpy().copy()
-    x = rng.standard_normal(shape)
+    x = np.random.default_rng(7).standard_normal(shape)
     np.testing.assert_allclose(ours(minigan.tensor(x)).detach().numpy(),
                                theirs(torch.tensor(x)).detach().numpy(), rtol=1e-10, atol=1e-13)
     np.testing.assert_array_equal(ours.weight_u.numpy(), u_before)    # eval: no power iteration
@@ -219,46 +231,22 @@ def test_spectral_norm_and_hooks_on_other_backends(device):
 
 
 # ============================================================================== parametrizations
-@pytest.mark.parametrize("kind", ["linear", "conv", "conv_transpose"])
+@pytest.mark.parametrize("kind", list(LAYERS))
 def test_parametrizations_spectral_norm_trains_like_pytorch(kind):
     """PyTorch's newer spectral_norm (a parametrization: ``layer.weight`` computed on every
-    read): state dict, forward, gradient of ``original``, u and v step by step, eval, removal."""
-    make = {"linear": (lambda nn: nn.Linear(5, 4), (3, 5)), "conv": (lambda nn: nn.Conv2d(2, 3, 3), (2, 2, 6, 6)),
-            "conv_transpose": (lambda nn: nn.ConvTranspose2d(2, 3, 3, 2), (2, 2, 4, 4))}
-    build, shape = make[kind]
-    torch.manual_seed(0)
-    theirs = torch.nn.utils.parametrizations.spectral_norm(build(torch.nn).double())
-    ours = minigan.nn.utils.parametrizations.spectral_norm(build(minigan.nn).double())
-    assert type(ours).__name__ == type(theirs).__name__ == "Parametrized" + type(build(minigan.nn)).__name__
-    keys = ["bias", "parametrizations.weight.original", "parametrizations.weight.0._u",
-            "parametrizations.weight.0._v"]
-    assert list(ours.state_dict()) == list(theirs.state_dict()) == keys
-    ours.load_state_dict({k: minigan.tensor(v.detach().numpy()) for k, v in theirs.state_dict().items()})
-    rng = np.random.default_rng(6)
-    for _ in range(3):
-        x = rng.standard_normal(shape)
-        y, yt = ours(minigan.tensor(x)), theirs(torch.tensor(x))
-        g = rng.standard_normal(tuple(yt.shape))
-        y.backward(minigan.tensor(g))
-        yt.backward(torch.tensor(g))
-        np.testing.assert_allclose(y.detach().numpy(), yt.detach().numpy(), rtol=1e-10, atol=1e-13)
-        ours_state, their_state = ours.state_dict(), theirs.state_dict()
-        for k in keys[2:]:
-            np.testing.assert_allclose(ours_state[k].numpy(), their_state[k].numpy(), rtol=1e-10, atol=1e-13)
-        o, t = ours.parametrizations.weight.original, theirs.parametrizations.weight.original
-        np.testing.assert_allclose(o.grad.numpy(), t.grad.numpy(), rtol=1e-9, atol=1e-12)
-        with minigan.no_grad():
-            o -= 0.3 * o.grad
-        with torch.no_grad():
-            t -= 0.3 * t.grad
-        ours.zero_grad()
-        theirs.zero_grad()
-    ours.eval()
-    theirs.eval()
+    read): class, state dict, forward, gradient of ``original``, u and v step by step, eval,
+    removal."""
+    ours, theirs, shape = _layer_pair(kind, lambda fw: fw.nn.utils.parametrizations.spectral_norm)
+    plain = type(LAYERS[kind][0](minigan.nn)).__name__
+    assert type(ours).__name__ == type(theirs).__name__ == "Parametrized" + plain
+    assert list(ours.state_dict()) == list(theirs.state_dict()) == [
+        "bias", "parametrizations.weight.original", "parametrizations.weight.0._u",
+        "parametrizations.weight.0._v"]
+    _train_side_by_side(ours, theirs, shape, 3, lambda layer: layer.parametrizations.weight.original, seed=6)
     np.testing.assert_allclose(ours.weight.detach().numpy(), theirs.weight.detach().numpy(), rtol=1e-10)
     minigan.nn.utils.parametrize.remove_parametrizations(ours, "weight")
     torch.nn.utils.parametrize.remove_parametrizations(theirs, "weight")
-    assert type(ours).__name__ == type(theirs).__name__ == type(build(minigan.nn)).__name__
+    assert type(ours).__name__ == type(theirs).__name__ == plain
     assert list(ours.state_dict()) == list(theirs.state_dict()) == ["bias", "weight"]
     np.testing.assert_allclose(ours.weight.detach().numpy(), theirs.weight.detach().numpy(), rtol=1e-10)
 
