@@ -26,16 +26,16 @@ SortResult = namedtuple("sort", ["values", "indices"])
 TopkResult = namedtuple("topk", ["values", "indices"])
 
 
-def _leading(shape, index_shape, axis):
-    """The slice of an input of ``shape`` that an index of ``index_shape`` reads along
-    ``axis``: all of ``axis``, the first ``index_shape[d]`` entries of every other axis."""
+def _leading(index_shape, axis):
+    """The part of an input that an index of ``index_shape`` reads along ``axis``: all of
+    ``axis``, the first ``index_shape[d]`` entries of every other axis."""
     return tuple(slice(None) if d == axis else slice(0, n) for d, n in enumerate(index_shape))
 
 
 def _scatter_add(xp, g, index, axis, shape, dtype):
     """Zeros of ``shape`` with ``g`` added at ``index`` along ``axis`` (repeats add up)."""
     out = xp.zeros(shape, dtype=dtype)
-    region = _leading(shape, index.shape, axis)
+    region = _leading(index.shape, axis)
     if xp.name == "numpy":
         positions = list(xp.indices(index.shape, sparse=True))
         positions[axis] = index
@@ -57,7 +57,7 @@ class Gather(Function):
 
     def forward(self, x):
         self.shape = x.shape
-        return self.xp.take_along_axis(x[_leading(x.shape, self.index.shape, self.axis)], self.index,
+        return self.xp.take_along_axis(x[_leading(self.index.shape, self.axis)], self.index,
                                        axis=self.axis)
 
     def backward(self, F, gy):
@@ -77,7 +77,7 @@ class ScatterAdd(Function):
 
     def backward(self, F, gy):
         if F.is_array_mode:
-            return self.xp.take_along_axis(gy[_leading(self.shape, self.index.shape, self.axis)],
+            return self.xp.take_along_axis(gy[_leading(self.index.shape, self.axis)],
                                            self.index, axis=self.axis)
         return Gather(self.index, self.axis)(gy)
 

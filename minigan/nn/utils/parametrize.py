@@ -30,17 +30,11 @@ class ParametrizationList(ModuleList):
 
     def __init__(self, modules, original):
         super().__init__(modules)
-        with no_grad():   # the value stays what it was: original = right_inverse(value)
-            new = original
-            for module in reversed(list(self)):
-                if hasattr(module, "right_inverse"):
-                    new = module.right_inverse(new)
-            if new is not original:
-                original.copy_(new)
         if isinstance(original, Parameter):
             self.register_parameter("original", original)
         else:
             self.register_buffer("original", original)
+        self.right_inverse(original.detach())   # the value read stays what it was
 
     def right_inverse(self, value):
         """``module.<name> = value``: store the value that the parametrizations map to it."""
