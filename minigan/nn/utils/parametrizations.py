@@ -18,6 +18,7 @@ from ...functional.vector_norm import normalize
 from ...tensor import Tensor
 from ..module import Module
 from .parametrize import register_parametrization
+from .spectral_norm import default_dim, random_unit_vectors, weight_matrix
 
 __all__ = ["spectral_norm"]
 
@@ -38,19 +39,11 @@ class _SpectralNorm(Module):
         self.eps = eps
         if ndim > 1:
             self.n_power_iterations = n_power_iterations
-            with no_grad():
-                matrix = self._matrix(weight)
-                h, w = matrix.shape
-                u = matrix.new_empty(h).normal_(0, 1)
-                v = matrix.new_empty(w).normal_(0, 1)
-                self.register_buffer("_u", normalize(u, dim=0, eps=eps))
-                self.register_buffer("_v", normalize(v, dim=0, eps=eps))
-                self._power_method(matrix, 15)
-
-    def _matrix(self, weight):
-        if self.dim != 0:
-            weight = weight.permute(self.dim, *[d for d in range(weight.ndim) if d != self.dim])
-        return weight.flatten(1)
+            matrix = weight_matrix(weight, self.dim)
+            u, v = random_unit_vectors(matrix, eps)
+            self.register_buffer("_u", u)
+            self.register_buffer("_v", v)
+            self._power_method(matrix, 15)
 
     def _power_method(self, matrix, n_power_iterations):
         with no_grad():
@@ -61,7 +54,7 @@ class _SpectralNorm(Module):
     def forward(self, weight):
         if weight.ndim == 1:
             return normalize(weight, dim=0, eps=self.eps)
-        matrix = self._matrix(weight)
+        matrix = weight_matrix(weight, self.dim)
         if self.training:
             self._power_method(matrix, self.n_power_iterations)
         sigma = self._u.dot(matrix.mv(self._v))   # u, v are constants here: buffers, no graph
@@ -79,7 +72,6 @@ def spectral_norm(module: Module, name="weight", n_power_iterations=1, eps=1e-12
     if not isinstance(weight, Tensor):
         raise ValueError(f"Module '{type(module).__name__}' has no parameter or buffer with name '{name}'")
     if dim is None:
-        from ..conv import ConvTranspose2d
-        dim = 1 if isinstance(module, ConvTranspose2d) else 0
+        dim = default_dim(module)
     register_parametrization(module, name, _SpectralNorm(weight, n_power_iterations, dim, eps))
     return module

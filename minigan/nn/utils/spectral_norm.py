@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from ...autograd import no_grad
 from ...functional.vector_norm import normalize
-from ..hooks import PRE, _update_flag
+from ..hooks import PRE
 from ..module import Module, Parameter
 
 __all__ = ["spectral_norm", "remove_spectral_norm"]
@@ -36,16 +36,10 @@ class SpectralNorm:
                              f"n_power_iterations={n_power_iterations}")
         self.name, self.n_power_iterations, self.dim, self.eps = name, n_power_iterations, dim, eps
 
-    def weight_matrix(self, weight):
-        """The weight as a matrix: axis ``dim`` first, the others flattened into columns."""
-        if self.dim != 0:
-            weight = weight.permute(self.dim, *[d for d in range(weight.ndim) if d != self.dim])
-        return weight.reshape(weight.shape[0], -1)
-
     def compute_weight(self, module, do_power_iteration):
         weight = getattr(module, self.name + "_orig")
         u, v = getattr(module, self.name + "_u"), getattr(module, self.name + "_v")
-        matrix = self.weight_matrix(weight)
+        matrix = weight_matrix(weight, self.dim)
         if do_power_iteration:
             with no_grad():
                 for _ in range(self.n_power_iterations):
@@ -61,7 +55,7 @@ class SpectralNorm:
     def remove(self, module):
         with no_grad():
             weight = self.compute_weight(module, do_power_iteration=False)
-        _remove_hook(module, self)
+        self.handle.remove()
         for suffix in ("", "_u", "_v", "_orig"):
             delattr(module, self.name + suffix)
         module.register_parameter(self.name, Parameter(weight.detach()))
@@ -81,19 +75,14 @@ class SpectralNorm:
             raise ValueError(f"spectral_norm: {type(module).__name__} has no parameter {name!r} "
                              f"(its parameters: {', '.join(module._parameters) or 'none'})")
         fn = SpectralNorm(name, n_power_iterations, dim, eps)
-        with no_grad():
-            matrix = fn.weight_matrix(weight)
-            h, w = matrix.shape
-            # random starting vectors, drawn as PyTorch draws them (normal_, then normalised)
-            u = normalize(weight.new_empty(h).normal_(0, 1), dim=0, eps=eps)
-            v = normalize(weight.new_empty(w).normal_(0, 1), dim=0, eps=eps)
+        u, v = random_unit_vectors(weight_matrix(weight, dim), eps)
         del module._parameters[name]
         module.register_parameter(name + "_orig", weight)
         # ``weight`` stays readable as a plain attribute (init code, printing), as in PyTorch
         object.__setattr__(module, name, weight.detach())
         module.register_buffer(name + "_u", u)
         module.register_buffer(name + "_v", v)
-        module.register_forward_pre_hook(fn)
+        fn.handle = module.register_forward_pre_hook(fn)
         return fn
 
 
@@ -101,24 +90,34 @@ def _spectral_norms(module):
     return [hook for hook, _ in module.__dict__.get(PRE, {}).values() if isinstance(hook, SpectralNorm)]
 
 
-def _remove_hook(module, fn):
-    """Unregister ``fn`` from the module's table of pre-hooks (found there by identity)."""
-    table = module.__dict__[PRE]
-    for key, (hook, _) in list(table.items()):
-        if hook is fn:
-            del table[key]
-    _update_flag(module)
-
-
-def _default_dim(module):
+def default_dim(module):
+    """The weight axis that counts output channels: 1 for ConvTranspose2d ((in, out, kh, kw)),
+    else 0 - the matrix's rows, in both spectral norms."""
     from ..conv import ConvTranspose2d
     return 1 if isinstance(module, ConvTranspose2d) else 0
+
+
+def weight_matrix(weight, dim):
+    """The weight as a matrix: axis ``dim`` first, the others flattened into columns."""
+    if dim != 0:
+        weight = weight.permute(dim, *[d for d in range(weight.ndim) if d != dim])
+    return weight.reshape(weight.shape[0], -1)
+
+
+def random_unit_vectors(matrix, eps):
+    """Power iteration's random start, (u, v) for the rows and columns of ``matrix``, drawn as
+    PyTorch draws them: ``normal_`` from the seeded generator, then normalised."""
+    with no_grad():
+        h, w = matrix.shape
+        u = normalize(matrix.new_empty(h).normal_(0, 1), dim=0, eps=eps)
+        v = normalize(matrix.new_empty(w).normal_(0, 1), dim=0, eps=eps)
+    return u, v
 
 
 def spectral_norm(module: Module, name="weight", n_power_iterations=1, eps=1e-12, dim=None):
     """``torch.nn.utils.spectral_norm``: divide ``module.<name>`` by its spectral norm before
     every forward (estimated by power iteration); returns ``module``."""
-    SpectralNorm.apply(module, name, n_power_iterations, _default_dim(module) if dim is None else dim, eps)
+    SpectralNorm.apply(module, name, n_power_iterations, default_dim(module) if dim is None else dim, eps)
     return module
 
 
