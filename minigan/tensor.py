@@ -67,6 +67,30 @@ class Tensor:
         new._mem = _memory.charge(self._data, self.backend) if _memory.COUNTING else None
         return new
 
+    def __deepcopy__(self, memo):
+        """``copy.deepcopy`` (of a module: ``AveragedModel``'s EMA generator), PyTorch's rules.
+
+        Only a leaf is copied: a tensor that a recorded graph computed raises PyTorch's error
+        (its copy could not carry the graph). The copy owns a new array and keeps
+        ``requires_grad`` and ``name``, its ``grad`` is a deep copy, and a tensor met twice in
+        one ``deepcopy`` (a weight two layers share) is copied once, so the copies share too.
+        """
+        if self.creator is not None:
+            raise RuntimeError("Only Tensors created explicitly by the user (graph leaves) support "
+                               "the deepcopy protocol at the moment; detach() it first, or "
+                               "deepcopy the leaves it was computed from")
+        if id(self) in memo:
+            return memo[id(self)]
+        new = Tensor._wrap(self.backend.xp.astype(self.data, self.data.dtype, copy=True),
+                           self.backend, self.requires_grad)
+        if type(self) is not Tensor:
+            new.__class__ = type(self)  # a subclass of Tensor's slots (one of its own has its own rule)
+        memo[id(self)] = new
+        new.name = self.name
+        if self.grad is not None:
+            new.grad = self.grad.__deepcopy__(memo)
+        return new
+
     # ------------------------------------------------------------------ properties
     @property
     def shape(self):

@@ -100,6 +100,19 @@ def where_inputs(size, for_gradcheck):
                                             arrays(s.input_shapes[1]), arrays(s.input_shapes[2])))
 
 
+def lerp_inputs(size, for_gradcheck):
+    """Both ends and a weight tensor, mutually broadcastable (weights on both sides of 0.5)."""
+    trio = hnp.mutually_broadcastable_shapes(num_shapes=3, min_dims=0, **size)
+    return trio.flatmap(lambda s: st.tuples(arrays(s.input_shapes[0]), arrays(s.input_shapes[1]),
+                                            arrays(s.input_shapes[2], min_value=-0.5, max_value=1.5)))
+
+
+def lerp_scalar_inputs(size, for_gradcheck):
+    """Two broadcastable ends and a number weight, on both sides of PyTorch's switch at 0.5."""
+    weights = st.sampled_from([0.0, 0.1, 0.5, 0.75, 1.0, -0.3, 1.5])
+    return binary()(size, for_gradcheck).flatmap(lambda ab: weights.map(lambda w: ab + (w,)))
+
+
 def dim_of(shape, allow_none=True):
     """An axis of ``shape`` (negative ones too), or None."""
     n = max(len(shape), 1)
@@ -579,6 +592,8 @@ CASES = [
     OpCase("minimum", lambda F, a, b: F.minimum(a, b), tie_free_pair, gradgrad=True),
     OpCase("max_binary", lambda F, a, b: F.max(a, b), tie_free_pair),
     OpCase("where", lambda F, c, a, b: F.where(c, a, b), where_inputs, gradgrad=True),
+    OpCase("lerp", lambda F, a, b, w: F.lerp(a, b, w), lerp_inputs, gradgrad=True),
+    OpCase("lerp_scalar", lambda F, a, b, w: a.lerp(b, w), lerp_scalar_inputs),
     OpCase("where_scalar", lambda F, x, c: F.where(x > 0.3, x, c), _with_scalar(gc=dict(away_from=[0.3]))),
     # ---------------------------------------------------------------- reductions
     OpCase("sum", lambda F, x, dim, keepdim: x.sum(dim=dim, keepdim=keepdim),
@@ -683,8 +698,8 @@ assert len(CASE_BY_NAME) == len(CASES), "duplicate case names"
 COVERED_FUNCTIONAL = {
     "abs", "add", "amax", "amin", "bmm", "broadcast_to", "cat", "ceil", "chunk", "clamp", "clip",
     "clone", "concat", "contiguous", "cos", "div", "dot", "erf", "exp", "expand", "expand_as", "expm1",
-    "flatten", "floor", "gather", "gelu", "getitem", "leaky_relu", "linear", "log", "log10", "log1p",
-    "log2", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "mm",
+    "flatten", "floor", "gather", "gelu", "getitem", "leaky_relu", "lerp", "linear", "log", "log10",
+    "log1p", "log2", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "mm",
     "mul", "mv", "neg", "norm", "pad", "permute", "pow", "reciprocal", "relu", "reshape", "round",
     "rsqrt", "sigmoid", "sin", "softmax", "sort", "split", "sqrt", "square", "squeeze", "stack", "std",
     "sub", "sum", "sum_to", "t", "tan", "tanh", "to_device", "to_dtype", "topk", "transpose", "trunc",

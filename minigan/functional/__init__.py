@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from ..tensor import Tensor, zeros_like  # noqa: F401  (zeros_like: F.zeros_like in formulas)
 from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
-from .arithmetic import (abs, add, bmm, clamp, clip, div, dot, eq, erf, exp, ge, gt, le, linear,
-                         log, logical_and, lt, matmul, maximum, minimum, mm, mul, mv, ne, neg, pow,
-                         rdiv, rsub, sign, sqrt, square, sub, to_device, to_dtype, where)
+from .arithmetic import (abs, add, bmm, clamp, clip, div, dot, eq, erf, exp, ge, gt, le, lerp,
+                         linear, log, logical_and, lt, matmul, maximum, minimum, mm, mul, mv, ne,
+                         neg, pow, rdiv, rsub, sign, sqrt, square, sub, to_device, to_dtype, where)
 from .gather_sort import argsort, gather, sort, topk
 from .inplace import in_place_method, in_place_operator
 from .pointwise import (ceil, cos, expm1, floor, isfinite, isinf, isnan, log1p, log2, log10,
@@ -31,7 +31,7 @@ __all__ = [
     "bmm", "broadcast_to", "cat", "ceil", "chunk", "clamp", "clip", "clone", "concat", "contiguous",
     "cos", "div", "dot", "eq", "equal", "erf", "exp", "expand", "expand_as", "expm1", "flatten",
     "floor", "gather", "ge", "gelu", "getitem", "gt", "isclose", "isfinite", "isinf", "isnan", "le",
-    "leaky_relu", "linear", "log", "log10", "log1p", "log2", "log_softmax", "logical_and",
+    "leaky_relu", "lerp", "linear", "log", "log10", "log1p", "log2", "log_softmax", "logical_and",
     "logsumexp", "lt", "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "mul", "mv",
     "ne", "neg", "norm", "pad", "permute", "pow", "reciprocal", "relu", "reshape", "round", "rsqrt",
     "sigmoid", "sign", "sin", "softmax", "sort", "split", "sqrt", "square", "squeeze", "stack", "std",
@@ -45,7 +45,7 @@ def _attach_methods():
     methods = ["abs", "add", "all", "allclose", "amax", "amin", "any", "argmax", "argmin",
                "argsort", "bmm", "ceil", "chunk", "clamp", "clip", "clone", "contiguous", "cos", "div",
                "dot", "eq", "equal", "erf", "exp", "expand", "expand_as", "expm1", "flatten",
-               "floor", "gather", "ge", "gt", "isclose", "isfinite", "isinf", "isnan", "le", "log",
+               "floor", "gather", "ge", "gt", "isclose", "isfinite", "isinf", "isnan", "le", "lerp", "log",
                "log10", "log1p", "log2", "log_softmax", "logsumexp", "lt", "matmul", "max",
                "maximum", "mean", "min", "minimum", "mm", "mul", "mv", "ne", "neg", "norm",
                "permute", "pow", "reciprocal", "relu", "reshape", "round", "rsqrt",
@@ -72,7 +72,7 @@ def _attach_methods():
         setattr(Tensor, name, fn)
     for name, fn in (("add", add), ("sub", sub), ("mul", mul), ("truediv", div)):
         setattr(Tensor, f"__i{name}__", in_place_operator(fn, f"__i{name}__"))
-    for name, fn in (("add_", add), ("sub_", sub), ("mul_", mul), ("div_", div)):
+    for name, fn in (("add_", add), ("sub_", sub), ("mul_", mul), ("div_", div), ("lerp_", lerp)):
         setattr(Tensor, name, in_place_method(fn, name))
     Tensor.__hash__ = object.__hash__
 

@@ -482,6 +482,21 @@ def dot(input, other):
     return matmul(input, other)
 
 
+def lerp(input, end, weight):
+    """``torch.lerp``: ``input + weight * (end - input)``, computed as PyTorch does: from the
+    nearer end, ``end - (end - input) * (1 - weight)`` where ``|weight| >= 0.5``, so that weight
+    1 gives ``end`` exactly. ``weight`` is a number or a tensor (broadcast with both ends).
+    The average of an EMA or SWA model (:mod:`minigan.optim.swa_utils`) is one ``lerp_``."""
+    if not isinstance(end, Tensor):
+        raise TypeError(f"lerp: end must be a Tensor, got {type(end).__name__}")
+    diff = end - input
+    if not isinstance(weight, Tensor):
+        weight = float(weight)
+        return input + weight * diff if -0.5 < weight < 0.5 else end - diff * (1.0 - weight)
+    near_input = abs(weight) < 0.5
+    return where(near_input, input + weight * diff, end - diff * (1.0 - weight))
+
+
 class Linear(Function):
     """Fused ``x @ W.T + b`` (book's ``nn.Linear``): one node, hand-derived backward.
 

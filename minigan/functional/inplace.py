@@ -1,5 +1,5 @@
 """In-place arithmetic: ``t += x``, ``t -= x``, ``t *= x``, ``t /= x`` and ``t.add_(x)``,
-``t.sub_(x)``, ``t.mul_(x)``, ``t.div_(x)``.
+``t.sub_(x)``, ``t.mul_(x)``, ``t.div_(x)``, and ``t.lerp_(end, weight)`` (an EMA's average).
 
 The hand-written update of a parameter (before an optimiser class is introduced, and in every
 tutorial that shows what one does)::
@@ -76,12 +76,12 @@ def in_place_operator(op, name):
 
 def in_place_method(op, name):
     """``add_`` and the like: in place, or refused where it cannot be (module doc)."""
-    def method(t, other, **kwargs):
+    def method(t, other, *args, **kwargs):
         if _recording(t, other):
             t._check_inplace(name)
             raise RuntimeError(f"{name}: the result would have to be recorded in the graph, which "
                                f"minigan's in-place methods do not do; write t = t.{name[:-1]}(x) "
                                f"or use the operator")
-        return _write_into(t, op(t, other, **kwargs), name)
+        return _write_into(t, op(t, other, *args, **kwargs), name)
     method.__name__ = name
     return method

@@ -37,6 +37,16 @@ class Parameter(Tensor):
     def __reduce_ex__(self, protocol):
         raise TypeError("minigan never pickles tensors; use minigan.save(module.state_dict(), path)")
 
+    def __deepcopy__(self, memo):
+        """A new Parameter on a copy of the numbers, with the same ``requires_grad``; as in
+        PyTorch its ``grad`` is not copied (``deepcopy(model)`` starts with no gradients)."""
+        if id(self) in memo:
+            return memo[id(self)]
+        result = type(self)(Tensor._wrap(self.backend.xp.astype(self.data, self.data.dtype, copy=True),
+                                         self.backend), self.requires_grad)
+        memo[id(self)] = result
+        return result
+
 
 def _refuse_arrays(module, args, error):
     """The TypeError for a layer called on an array instead of a Tensor. A NumPy array's
