@@ -6,12 +6,13 @@ network holds its own optimiser and calls ``zero_grad()``, ``backward()``, ``ste
 sample (BOOK_SPEC section 1.4), so at batch 1 the optimiser step is the largest single cost of
 training (BASELINES.md section 4). Reading order: optimizer.py (groups, state dicts), sgd.py,
 adam.py (the in-place update that makes batch-1 training fast); rmsprop.py (beyond the book:
-WGAN's optimiser); lr_scheduler.py (beyond the book: learning-rate schedules).
+WGAN's optimiser); lr_scheduler.py (beyond the book: learning-rate schedules); swa_utils.py
+(beyond the book: averaged models - SWA, and the EMA of a GAN's generator).
 """
-from . import lr_scheduler  # noqa: F401  (torch.optim.lr_scheduler's common schedules)
+from . import lr_scheduler, swa_utils  # noqa: F401  (torch.optim's submodules of those names)
 from .adam import Adam, AdamW
 from .optimizer import Optimizer, required
 from .rmsprop import RMSprop
 from .sgd import SGD
 
-__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "required", "lr_scheduler"]
+__all__ = ["Optimizer", "SGD", "Adam", "AdamW", "RMSprop", "required", "lr_scheduler", "swa_utils"]
