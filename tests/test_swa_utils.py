@@ -288,3 +288,19 @@ def test_swalr_state_dict_and_errors():
         swa_utils.SWALR(opt, swa_lr=0.05, anneal_epochs=-1)
     with pytest.raises(ValueError, match="swa_lr must have the same length as optimizer.param_groups"):
         swa_utils.SWALR(opt, swa_lr=[0.1, 0.2])
+
+
+def test_the_ema_fast_path_is_lerp_bit_for_bit():
+    """The multi-tensor EMA / SWA functions step arrays directly (swa_utils._lerp_into); their
+    numbers are ``lerp_``'s exactly, on both sides of the switch at weight 0.5."""
+    rng = np.random.default_rng(4)
+    for decay in (0.999, 0.7, 0.5, 0.1):
+        start = rng.standard_normal((5, 7)).astype(np.float32)
+        end = rng.standard_normal((5, 7)).astype(np.float32)
+        by_method = minigan.tensor(start)
+        by_method.lerp_(minigan.tensor(end), 1 - decay)
+        fast = nn.Parameter(minigan.tensor(start))
+        swa_utils.get_ema_multi_avg_fn(decay)([fast], [minigan.tensor(end)], None)
+        assert np.array_equal(fast.detach().numpy(), by_method.numpy()), decay
+    with pytest.raises(RuntimeError, match="not the same model"):
+        swa_utils.get_ema_multi_avg_fn(0.9)([nn.Parameter(minigan.zeros(3))], [minigan.zeros(4)], None)
