@@ -6,6 +6,7 @@ before the process exits; ``--resume`` continues from it. A checkpoint holds *ev
 the rest of the run depends on, so a resumed run ends bit-identical to one never stopped:
 
 * every network's weights and buffers, and every optimiser's state (Adam's moments, step);
+  an averaged copy of G (``--ema``: :class:`~minigan.optim.swa_utils.AveragedModel`) too;
 * each network's ``counter`` and ``progress`` list (the loss plots, BOOK_SPEC 1.6);
 * the random number generators: minigan's host generator (seeds, noise) and Python's
   ``random`` (the book's ``generate_real`` and one-hot labels);
@@ -34,7 +35,7 @@ VERSION = 1
 FILENAME = "checkpoint.npz"
 
 #: The settings a resumed run must share with the run that wrote the checkpoint.
-SETTINGS = ("experiment", "data", "epochs", "steps", "seed", "batch_size", "shuffle", "device")
+SETTINGS = ("experiment", "data", "epochs", "steps", "seed", "batch_size", "shuffle", "device", "ema")
 
 __all__ = ["RunState", "ResumeError", "RunInterrupted", "StopSignals", "checkpoint_path"]
 
@@ -61,17 +62,20 @@ class RunState:
     """What a run checkpoints: named networks (``training.Network``) plus extra lists.
 
     ``settings`` (a dict with the :data:`SETTINGS` keys) is stored and compared on resume.
-    ``extra`` maps names to lists that the run appends to (GIF frames, snapshots).
+    ``extra`` maps names to lists that the run appends to (GIF frames, snapshots);
+    ``averaged`` names modules with no optimiser of their own (G's EMA copy).
     """
 
-    def __init__(self, networks: dict, settings: dict, extra: dict | None = None):
+    def __init__(self, networks: dict, settings: dict, extra: dict | None = None,
+                 averaged: dict | None = None):
         self.networks = networks
         self.settings = {k: settings.get(k) for k in SETTINGS}
         self.extra = extra if extra is not None else {}
+        self.averaged = averaged if averaged is not None else {}
 
     # ------------------------------------------------------------------ saving
     def snapshot(self, iteration: int) -> dict:
-        return {
+        state = {
             "format": FORMAT, "version": VERSION, "iteration": int(iteration),
             "settings": self.settings,
             "modules": {k: n.module.state_dict() for k, n in self.networks.items()},
@@ -82,6 +86,9 @@ class RunState:
                     "python": random.getstate()},
             "extra": {k: list(v) for k, v in self.extra.items()},
         }
+        if self.averaged:
+            state["averaged"] = {k: m.state_dict() for k, m in self.averaged.items()}
+        return state
 
     def save(self, path: str, iteration: int) -> None:
         """Write the checkpoint atomically (the previous one stays until this one is whole)."""
@@ -112,6 +119,8 @@ class RunState:
                 net.optimiser.load_state_dict(saved["optimisers"][k])
                 net.counter = int(saved["counters"][k])
                 net.progress = [float(v) for v in np.asarray(saved["progress"][k])]
+            for k, module in self.averaged.items():
+                module.load_state_dict(saved["averaged"][k])
             for k, values in saved.get("extra", {}).items():
                 if k in self.extra:
                     self.extra[k][:] = list(values)

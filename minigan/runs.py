@@ -10,6 +10,8 @@ experiment's loop under a progress bar with live losses, and writes into the out
 ``loss*.png``       the book's loss plots (BOOK_SPEC section 1.8)
 ``samples.png``     a grid of generated images (GANs), ``samples_book.png`` the book's 2 x 3
 ``training.gif``    a fixed set of seeds drawn every few hundred iterations: G learning
+``model_ema.npz``   with ``--ema DECAY``: G's weights averaged after every G step (an EMA,
+                    :mod:`minigan.optim.swa_utils`), judged beside G's; ``samples_ema.png``
 ==================  ===========================================================================
 
 Departures from the book (batches, shuffling, a step limit) are printed and recorded.
@@ -62,6 +64,7 @@ class RunOptions:
     checkpoint_every: int | None = None   # write OUT/checkpoint.npz every N iterations
     resume: bool = False                  # continue from OUT/checkpoint.npz
     image_size: int | None = None         # a model with an image size (dcgan): 32 or 64
+    ema: float | None = None              # also keep an EMA of G's weights with this decay
     argv: list = field(default_factory=list)
 
 
@@ -145,9 +148,9 @@ class _Checkpoints:
     """The run's side of :mod:`minigan.resume`: restore on ``--resume``, then write a
     checkpoint every ``--checkpoint-every`` iterations and when a stop signal arrived."""
 
-    def __init__(self, options, config, networks: dict, extra: dict | None = None):
+    def __init__(self, options, config, networks: dict, extra: dict | None = None, averaged=None):
         self.options, self.path = options, checkpoint_path(options.out)
-        self.state = RunState(networks, config, extra)
+        self.state = RunState(networks, config, extra, averaged)
         self.stop = None
 
     def start(self) -> int:
@@ -186,7 +189,7 @@ def _base_config(experiment, options, dataset):
         "data": getattr(dataset, "source", type(dataset).__name__), "data_items": len(dataset),
         "epochs": options.epochs or experiment.default_epochs, "book_epochs": experiment.book_epochs,
         "steps": options.steps, "batch_size": options.batch_size, "shuffle": options.shuffle,
-        "seed": options.seed, "device": options.device,
+        "seed": options.seed, "device": options.device, "ema": options.ema,
         "departures": departures(experiment, options),
         "minigan": minigan.__version__, "python": platform.python_version(),
         "numpy": np.__version__, "command": " ".join(options.argv) or None,
@@ -365,10 +368,17 @@ def _train_gan(experiment, options, dataset, rng, config, stop=None):
     frame_every = max(1, total // FRAMES)
     frames, snapshots = [], []
     half = pattern1010.half_seed(minigan, None, options.device)
+    ema = _GeneratorAverage(nets.G, options.ema) if options.ema is not None else None
     checkpoints = _Checkpoints(options, config, {"D": nets.D, "G": nets.G},
-                               {"frames": frames, "snapshots": snapshots})
+                               {"frames": frames, "snapshots": snapshots},
+                               averaged={"G_ema": ema.model} if ema else None)
     checkpoints.stop = stop
+    if ema:
+        _say(options, f"  keeping an EMA of G's weights (decay {options.ema}, updated after every "
+                      "G step), judged beside G at the end")
     first = checkpoints.start()
+    if ema:
+        ema.sync()
     bar = _progress_bar(total, options, experiment.name, initial=first)
 
     def frame():
@@ -378,6 +388,8 @@ def _train_gan(experiment, options, dataset, rng, config, stop=None):
 
     def on_step(it, epoch, losses):
         bar.update(1)
+        if ema:
+            ema.after_iteration()
         if is_pattern:
             if (it - 1) % pattern1010.SNAPSHOT_EVERY == 0:   # the book's i = 0, 1000, ... 9000
                 with minigan.no_grad():
@@ -394,6 +406,9 @@ def _train_gan(experiment, options, dataset, rng, config, stop=None):
     iterations, seconds = _timed_fit(experiment, nets, dataset, options, rng, on_step, first, bar)
     out = options.out
     save_model(os.path.join(out, "model.npz"), experiment, {"D": nets.D.module, "G": nets.G.module}, config)
+    if ema:   # the same kind of file, G's average in G's place: minigan sample/seeds/eval read it
+        save_model(os.path.join(out, "model_ema.npz"), experiment,
+                   {"D": nets.D.module, "G": ema.model.module}, config)
     viz.plot_gan_progress(nets.D.progress, nets.G.progress, os.path.join(out, "losses.png"),
                           style=experiment.plot_style, title=experiment.name)
     metrics = {"experiment": experiment.name, "iterations": iterations, "seconds": round(seconds, 2),
@@ -405,6 +420,8 @@ def _train_gan(experiment, options, dataset, rng, config, stop=None):
     _say(options, f"  {iterations:,} iterations in {seconds:.1f} s; D loss ~ "
                   f"{_fmt(metrics['d_loss_mean_last_100'])}, G loss ~ "
                   f"{_fmt(metrics['g_loss_mean_last_100'])} (mean of the last 100 recorded points)")
+    if ema:
+        metrics["ema"] = {"decay": options.ema, "updates": int(ema.model.n_averaged)}
     if is_pattern:
         with minigan.no_grad():
             final = np.asarray(nets.G.module(half).cpu().numpy()).tolist()
@@ -413,10 +430,19 @@ def _train_gan(experiment, options, dataset, rng, config, stop=None):
         viz.plot_pattern_snapshots(snapshots, os.path.join(out, "snapshots.png"))
         _say(options, "  final G(0.5) = [" + ", ".join(f"{v:.4f}" for v in final) + "]; book: "
                       + experiment.book_result)
+        if ema:
+            with minigan.no_grad():
+                final = np.asarray(ema.model.module(half).cpu().numpy()).tolist()
+            metrics["ema"]["final_g_half"] = final
+            _say(options, "  EMA of G: G(0.5) = [" + ", ".join(f"{v:.4f}" for v in final) + "]")
         return metrics
     samples = experiment.generate(nets.G.module, display["seeds"], display["labels"])
     viz.save_image(minigan.tensor(samples), os.path.join(out, "samples.png"), nrow=display["nrow"],
                    pad_value=1.0)
+    if ema:   # the same seeds through the averaged weights
+        viz.save_image(minigan.tensor(experiment.generate(ema.model.module, display["seeds"],
+                                                          display["labels"])),
+                       os.path.join(out, "samples_ema.png"), nrow=display["nrow"], pad_value=1.0)
     if experiment.conditional:   # the book's G.plot_images(9), (3), (1), (5): a row of six each
         viz.plot_images(experiment.sample(nets.G.module, 6 * len(BOOK_LABELS), options.device,
                                           labels=np.repeat(BOOK_LABELS, 6)),
@@ -428,25 +454,69 @@ def _train_gan(experiment, options, dataset, rng, config, stop=None):
         frame()
         viz.save_gif(frames, os.path.join(out, "training.gif"), duration_ms=150)
     if experiment.data == "mnist" and _is_digits(dataset):
-        from .metrics import frechet_distance_images
-        images = experiment.sample(nets.G.module, 1000, options.device)   # judged twice below
-        metrics["mode_collapse"] = judge_generator(experiment, nets.G.module, device=options.device,
-                                                   images=images)
-        # the same 1,000 images against the held-out test digits, on the judge's hidden features
-        metrics["frechet_distance"] = frechet_distance_images(
-            images, load_real_data(experiment, options.data, "test").images)
-        mc = metrics["mode_collapse"]
-        _say(options, f"  1,000 samples judged: {mc['classes_covered']} of 10 digit classes, largest "
-                      f"class {mc['largest_class']} at {mc['largest_share']:.1%}, "
-                      f"entropy {mc['entropy_bits']:.2f} of 3.32 bits, Fréchet distance to the "
-                      f"test digits {metrics['frechet_distance']:.2f}")
-        if experiment.conditional:
-            from .book.cgan import format_label_table, label_accuracy
-            metrics["label_accuracy"] = label_accuracy(nets.G.module, LABEL_JUDGE_COUNT,
-                                                       options.device, experiment=experiment)
-            _say(options, f"  {LABEL_JUDGE_COUNT} samples per requested label, judged:\n"
-                          + format_label_table(metrics["label_accuracy"]))
+        generators = _random_state()   # the EMA is judged on the very seeds (and labels) G was
+        metrics.update(_judge_digits(experiment, nets.G.module, options, "1,000 samples judged"))
+        if ema:
+            _set_random_state(generators)
+            metrics["ema"].update(_judge_digits(experiment, ema.model.module, options,
+                                                "EMA of G, the same seeds judged"))
     return metrics
+
+
+class _GeneratorAverage:
+    """``--ema DECAY``: an EMA of G's weights (:class:`~minigan.optim.swa_utils.AveragedModel`),
+    updated after every step G takes - once per iteration in the book's loop, once every
+    ``n_critic`` in WGAN's - so that a decay means the same thing for every GAN."""
+
+    def __init__(self, G, decay: float):
+        from .optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
+        self.G = G
+        self.model = AveragedModel(G.module, multi_avg_fn=get_ema_multi_avg_fn(decay))
+        self.sync()
+
+    def sync(self) -> None:
+        """Take G's step count as seen (at the start, and after a resume restored it)."""
+        self._seen = self.G.counter
+
+    def after_iteration(self) -> None:
+        if self.G.counter != self._seen:   # G stepped in this iteration
+            self._seen = self.G.counter
+            self.model.update_parameters(self.G.module)
+
+
+def _random_state():
+    from .backend import host_generator
+    return host_generator().bit_generator.state, random.getstate()
+
+
+def _set_random_state(state) -> None:
+    from .backend import host_generator
+    host_generator().bit_generator.state, python = state
+    random.setstate(python)
+
+
+def _judge_digits(experiment, G_module, options, heading: str) -> dict:
+    """Class coverage and Fréchet distance of 1,000 generated digits (and, for a conditional
+    GAN, how often the judge reads the requested label); printed under ``heading``."""
+    from .metrics import frechet_distance_images
+    images = experiment.sample(G_module, 1000, options.device)   # judged twice below
+    result = {"mode_collapse": judge_generator(experiment, G_module, device=options.device,
+                                               images=images),
+              # the same 1,000 images against the held-out test digits, on the judge's hidden features
+              "frechet_distance": frechet_distance_images(
+                  images, load_real_data(experiment, options.data, "test").images)}
+    mc = result["mode_collapse"]
+    _say(options, f"  {heading}: {mc['classes_covered']} of 10 digit classes, largest "
+                  f"class {mc['largest_class']} at {mc['largest_share']:.1%}, "
+                  f"entropy {mc['entropy_bits']:.2f} of 3.32 bits, Fréchet distance to the "
+                  f"test digits {result['frechet_distance']:.2f}")
+    if experiment.conditional:
+        from .book.cgan import format_label_table, label_accuracy
+        result["label_accuracy"] = label_accuracy(G_module, LABEL_JUDGE_COUNT, options.device,
+                                                  experiment=experiment)
+        _say(options, f"  {LABEL_JUDGE_COUNT} samples per requested label, judged:\n"
+                      + format_label_table(result["label_accuracy"]))
+    return result
 
 
 def _display_inputs(experiment, device) -> dict:

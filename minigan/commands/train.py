@@ -11,6 +11,7 @@ Examples::
     minigan train gan-batched                        # beyond the book: batches of 64, shuffled
     minigan train dcgan --image-size 64              # Radford et al.'s DCGAN at its published size
     minigan train dcgan --data faces.h5              # ... on CelebA-format faces (3 channels)
+    minigan train mnist-gan --ema 0.999              # also an EMA of G's weights, judged beside G
 
 Book-faithful by default: one sample at a time, in stored order, PyTorch's defaults.
 ``--batch-size`` and ``--shuffle`` are departures, printed and recorded in config.json.
@@ -55,6 +56,10 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--detect-anomaly", action="store_true",
                         help="stop at the first NaN/Inf in any op, forward or backward, naming the op and "
                              "where it was made (slower: for debugging)")
+    parser.add_argument("--ema", type=float, default=None, metavar="DECAY",
+                        help="GANs: also keep an exponential moving average of G's weights (decay "
+                             "0.999 is usual), updated after every G step and judged beside G; "
+                             "writes model_ema.npz and samples_ema.png (G trains exactly as without)")
     parser.add_argument("--no-gif", action="store_true", help="skip the training GIF")
     parser.add_argument("--quiet", action="store_true", help="no progress bar or messages")
 
@@ -70,7 +75,7 @@ def run(args) -> int:
                          shuffle=shuffle if args.shuffle is None else args.shuffle, quiet=args.quiet,
                          gif=not args.no_gif, discriminator_test=args.discriminator_test,
                          checkpoint_every=args.checkpoint_every, resume=args.resume,
-                         image_size=args.image_size, argv=["minigan", *sys.argv[1:]])
+                         image_size=args.image_size, ema=args.ema, argv=["minigan", *sys.argv[1:]])
     if options.batch_size < 1:
         return fail("train", f"--batch-size must be at least 1, got {options.batch_size}")
     for flag, value in (("--epochs", options.epochs), ("--steps", options.steps)):
@@ -79,6 +84,12 @@ def run(args) -> int:
     if options.discriminator_test and experiment.kind != "gan":
         return fail("train", f"--discriminator-test trains a GAN's discriminator alone; "
                              f"{experiment.name} is a {experiment.kind}, with no discriminator")
+    if options.ema is not None and (experiment.kind != "gan" or options.discriminator_test):
+        return fail("train", f"--ema averages a GAN generator's weights; {experiment.name} "
+                             + ("trains no generator under --discriminator-test" if options.discriminator_test
+                                else f"is a {experiment.kind}, with no generator"))
+    if options.ema is not None and not 0.0 <= options.ema < 1.0:
+        return fail("train", f"--ema must be a decay in [0, 1), such as 0.999; got {options.ema}")
     if options.checkpoint_every is not None and options.checkpoint_every < 1:
         return fail("train", f"--checkpoint-every must be at least 1, got {options.checkpoint_every}")
     if options.image_size is not None:
