@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numbers
 import operator
+import weakref
 
 import numpy as np
 
@@ -23,7 +24,7 @@ class Tensor:
     """A multi-dimensional array that can record the operations applied to it."""
 
     __slots__ = ("_data", "grad", "requires_grad", "creator", "generation", "backend",
-                 "_retains_grad", "_pending", "name", "_mem", "__weakref__")
+                 "_retains_grad", "_pending", "name", "_mem", "_source", "__weakref__")
     __array_ufunc__ = None  # make `ndarray * Tensor` call Tensor.__rmul__, not NumPy's loop
     __array_priority__ = 1000
 
@@ -215,8 +216,33 @@ class Tensor:
         return int(self.item())
 
     def detach(self):
-        """A new tensor that shares the data but is cut from the graph."""
-        return Tensor._wrap(self.data, self.backend)
+        """A new tensor that shares the data but is cut from the graph.
+
+        As in PyTorch, an in-place change made through it reaches ``self``: ``p.detach().copy_(x)``
+        (how PyTorch's own averaging code writes a parameter) changes ``p``. minigan's in-place
+        methods replace a tensor's array (``functional/inplace.py``), so the detached tensor
+        hands its new array on to ``self`` while the two still share one (``_replace_array``).
+        """
+        alias = Tensor._wrap(self._data, self.backend)
+        source = self
+        while source._source_of_alias() is not None and source._source_of_alias()._data is source._data:
+            source = source._source_of_alias()   # p.detach().detach(): the first tensor, still shared
+        alias._source = weakref.ref(source)   # not a strong one: a detached fake must not keep G's graph
+        return alias
+
+    def _source_of_alias(self):
+        """The tensor this one was detached from, while it lives; else None."""
+        ref = getattr(self, "_source", None)   # a slot only detach() sets
+        return ref() if ref is not None else None
+
+    def _replace_array(self, array):
+        """What every in-place method does to the tensor: give it ``array`` instead of its own
+        (and to the tensor it was detached from, while that one still has the old array)."""
+        old = self._data
+        self.data = array
+        source = self._source_of_alias()
+        if source is not None and source._data is old:   # one array, as PyTorch's shared storage
+            source._replace_array(array)
 
     def detach_(self):
         self.creator, self.requires_grad = None, False
@@ -318,13 +344,13 @@ class Tensor:
 
     def zero_(self):
         self._check_inplace("zero_")
-        self.data = self.backend.xp.zeros_like(self.data)
+        self._replace_array(self.backend.xp.zeros_like(self.data))
         return self
 
     def fill_(self, value):
         self._check_inplace("fill_")
         xp = self.backend.xp
-        self.data = xp.full(self.data.shape, value, dtype=self.data.dtype)
+        self._replace_array(xp.full(self.data.shape, value, dtype=self.data.dtype))
         return self
 
     def copy_(self, src):
@@ -334,7 +360,7 @@ class Tensor:
             src_data = self.backend.xp.broadcast_to(src.to(self.device).data, self.shape)
         else:
             src_data = src.to(self.device).data
-        self.data = self.backend.xp.astype(src_data, self.data.dtype, copy=True)
+        self._replace_array(self.backend.xp.astype(src_data, self.data.dtype, copy=True))
         return self
 
     def clamp_(self, min=None, max=None):  # noqa: A002 - PyTorch's names
@@ -350,19 +376,19 @@ class Tensor:
         if min is None and max is None:
             raise RuntimeError("clamp_: at least one of 'min' or 'max' must not be None")
         lo, hi = (v.to(self.device).data if isinstance(v, Tensor) else v for v in (min, max))
-        self.data = self.backend.xp.clip(self.data, lo, hi)
+        self._replace_array(self.backend.xp.clip(self.data, lo, hi))
         return self
 
     clip_ = clamp_
 
     def uniform_(self, a=0.0, b=1.0):
         self._check_inplace("uniform_")
-        self.data = _from_host(B.host_generator().uniform(a, b, self.shape), self.dtype, self.backend)
+        self._replace_array(_from_host(B.host_generator().uniform(a, b, self.shape), self.dtype, self.backend))
         return self
 
     def normal_(self, mean=0.0, std=1.0):
         self._check_inplace("normal_")
-        self.data = _from_host(B.host_generator().normal(mean, std, self.shape), self.dtype, self.backend)
+        self._replace_array(_from_host(B.host_generator().normal(mean, std, self.shape), self.dtype, self.backend))
         return self
 
     # ------------------------------------------------------------------ autograd

@@ -143,3 +143,43 @@ def test_a_tensor_assigned_to_data_is_named_at_the_next_op():
             p.data = p.data - 0.1 * p.grad
     np.testing.assert_allclose(m_lin.weight.detach().numpy(), t_lin.weight.detach().numpy(), rtol=1e-14)
     np.testing.assert_allclose(m_lin.bias.detach().numpy(), t_lin.bias.detach().numpy(), rtol=1e-14)
+
+
+@pytest.mark.parametrize("device", DEVICES)
+def test_in_place_through_a_detached_tensor_changes_its_source_as_in_pytorch(device):
+    """PyTorch code writes parameters through ``detach()`` (its swa_utils: ``p.detach().copy_(x)``;
+    ``x.detach().zero_()``): every in-place method and operator on the detached tensor reaches
+    the source, through a chain of detaches too, with PyTorch's numbers."""
+    changes = [
+        lambda F, t: t.copy_(F.tensor([5.0, 6.0, 7.0], dtype=t.dtype, device=t.device)),
+        lambda F, t: t.add_(2.0), lambda F, t: t.sub_(t), lambda F, t: t.mul_(3.0),
+        lambda F, t: t.div_(4.0), lambda F, t: t.lerp_(F.ones(3, dtype=t.dtype, device=t.device), 0.25),
+        lambda F, t: t.zero_(), lambda F, t: t.fill_(9.0), lambda F, t: t.clamp_(-0.5, 1.5),
+        lambda F, t: t.__iadd__(1.0), lambda F, t: t.__imul__(F.full((3,), 2.0, dtype=t.dtype, device=t.device)),
+    ]
+    for k, change in enumerate(changes):
+        results = []
+        for F, where in ((minigan, device), (torch, "cpu")):
+            p = F.nn.Parameter(F.tensor([1.0, -2.0, 3.0], dtype=F.float64, device=where))
+            change(F, p.detach())
+            change(F, p.detach().detach())
+            results.append(p.detach().cpu().numpy().copy())
+        np.testing.assert_array_equal(results[0], results[1], err_msg=f"change {k}")
+
+
+def test_a_detached_tensor_holds_no_strong_reference_and_parts_once_the_source_moves_on():
+    import gc
+    import weakref
+    x = minigan.ones(3)
+    alias = x.detach()
+    watch = weakref.ref(x)
+    del x
+    gc.collect()
+    assert watch() is None            # a detached fake keeps nothing of G's graph alive
+    alias.fill_(2.0)                  # and its source gone, it simply changes itself
+    assert alias.numpy().tolist() == [2.0, 2.0, 2.0]
+    y = minigan.zeros(2)
+    other = y.detach()
+    y.copy_(minigan.ones(2))          # y now has an array of its own: the two have parted
+    other.fill_(7.0)
+    assert y.numpy().tolist() == [1.0, 1.0] and other.numpy().tolist() == [7.0, 7.0]

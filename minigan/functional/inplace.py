@@ -29,8 +29,13 @@ Two differences remain, shared with every in-place method (``fill_``, ``copy_``,
 arrays: Add hands one array to both of its inputs, so writing into one ``.grad`` would change
 another):
 
-* a view changed in place (``v = x.view(-1); v += 1``, or ``x.detach().zero_()``) does not
-  change ``x``, where PyTorch's views share storage (item assignment, ``x[0] += 1``, does);
+* a view changed in place (``v = x.view(-1); v += 1``) does not change ``x``, where
+  PyTorch's views share storage (item assignment, ``x[0] += 1``, does). A *detached* tensor
+  is the exception that PyTorch code leans on (``p.detach().copy_(avg)``, ``x.detach().zero_()``):
+  ``detach()`` remembers its source, and its new array is handed on to the source while the
+  two still share the old one (``Tensor._replace_array``), so the source changes too; once
+  the source has an array of its own (changed in place itself), they part, where PyTorch's
+  would still share;
 * minigan keeps no version counters, so a tensor changed in place *after* a recorded graph
   read it and *before* that graph's backward gives the gradient of its new numbers, where
   PyTorch raises "modified by an inplace operation" (a counter checked by every op would
@@ -59,7 +64,7 @@ def _write_into(t, result, name):
             raise RuntimeError(f"{name}: result type {result.dtype.name} can't be cast to the "
                                f"desired output type {t.dtype.name}")
         data = t.backend.xp.astype(data, t.data.dtype)
-    t.data = data
+    t._replace_array(data)
     return t
 
 
