@@ -312,7 +312,7 @@ def test_sample_and_eval_read_a_model_beyond_the_book(tmp_path, capsys):
 @pytest.mark.parametrize("script, args", [("beyond_gans.py", ["gan-batched"]), ("beyond_gans.py", ["gan-mlp"]),
                                           ("beyond_gans.py", ["lsgan"]), ("beyond_gans.py", ["dcgan-mnist"]),
                                           ("beyond_wgan.py", []), ("beyond_wgan.py", ["--gp"]),
-                                          ("beyond_wgan.py", ["--sn"])])
+                                          ("beyond_wgan.py", ["--sn"]), ("beyond_ema.py", [])])
 def test_examples_run(tmp_path, script, args):
     import subprocess
     import sys

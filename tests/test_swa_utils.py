@@ -10,7 +10,7 @@ import pytest
 import minigan
 from minigan import nn
 from minigan.optim import swa_utils
-from tests.device_params import DEVICES
+from device_params import DEVICES
 
 torch = pytest.importorskip("torch")
 

@@ -18,10 +18,9 @@ statistics) follow the model's, or are averaged too with ``use_buffers=True``, o
 recomputed at the end by :func:`update_bn`. Everything matches PyTorch's ``swa_utils``
 (the same functions, arguments, checks, state-dict keys and results; ``tests/test_swa_utils.py``).
 
-One difference of spelling, not of result: PyTorch writes ``p_avg.detach().copy_(...)``, which
-works because its ``detach()`` shares storage. minigan's in-place methods replace a tensor's
-array (``minigan.functional.inplace``), so a detached alias would not change the parameter:
-here the averaged parameters themselves are written, under ``no_grad``.
+PyTorch's own code writes each average through ``p_avg.detach().copy_(...)``; that works in
+minigan too (a detached tensor hands its in-place changes on to its source, ``Tensor.detach``),
+but here the averaged parameters are written directly, under ``no_grad``.
 """
 from __future__ import annotations
 
