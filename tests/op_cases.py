@@ -679,6 +679,14 @@ CASES = [
     OpCase("gelu", lambda F, x: nnf(F).gelu(x), unary(min_value=-4, max_value=4), gradgrad=True),
     OpCase("gelu_tanh", lambda F, x: nnf(F).gelu(x, approximate="tanh"),
            unary(min_value=-4, max_value=4), gradgrad=True),
+    OpCase("softplus", lambda F, x, beta, threshold: nnf(F).softplus(x, beta, threshold),
+           unary_with(lambda s: st.tuples(st.sampled_from([1.0, 0.5, 2.0]), st.sampled_from([20.0, 1.0])),
+                      min_value=-6, max_value=6, gc=dict(away_from=[-2.0, -1.0, 0.5, 1.0, 2.0])),
+           gradgrad=True),   # (gradcheck keeps clear of the switches at beta x = threshold)
+    OpCase("silu", lambda F, x: nnf(F).silu(x), unary(min_value=-6, max_value=6), gradgrad=True),
+    OpCase("elu", lambda F, x, alpha: nnf(F).elu(x, alpha),
+           unary_with(lambda s: st.tuples(st.sampled_from([1.0, 0.3, 2.0])), min_value=-6, max_value=6,
+                      gc=dict(away_from=[0.0])), gradgrad=True),
     OpCase("softmax", lambda F, x, dim: F.softmax(x, dim=dim), unary_with(softmax_args, min_dims=1),
            gradgrad=True),
     OpCase("log_softmax", lambda F, x, dim: F.log_softmax(x, dim=dim),
@@ -696,13 +704,14 @@ assert len(CASE_BY_NAME) == len(CASES), "duplicate case names"
 
 # Every differentiable op that minigan.functional exports must have a case here (a test checks).
 COVERED_FUNCTIONAL = {
-    "abs", "add", "amax", "amin", "bmm", "broadcast_to", "cat", "ceil", "chunk", "clamp", "clip",
-    "clone", "concat", "contiguous", "cos", "div", "dot", "erf", "exp", "expand", "expand_as", "expm1",
-    "flatten", "floor", "gather", "gelu", "getitem", "leaky_relu", "lerp", "linear", "log", "log10",
-    "log1p", "log2", "log_softmax", "logsumexp", "matmul", "max", "maximum", "mean", "min", "minimum", "mm",
-    "mul", "mv", "neg", "norm", "pad", "permute", "pow", "reciprocal", "relu", "reshape", "round",
-    "rsqrt", "sigmoid", "sin", "softmax", "sort", "split", "sqrt", "square", "squeeze", "stack", "std",
-    "sub", "sum", "sum_to", "t", "tan", "tanh", "to_device", "to_dtype", "topk", "transpose", "trunc",
+    "abs", "add", "amax", "amin", "bmm", "broadcast_to", "cat", "ceil", "chunk", "clamp",
+    "clip", "clone", "concat", "contiguous", "cos", "div", "dot", "elu", "erf", "exp", "expand",
+    "expand_as", "expm1", "flatten", "floor", "gather", "gelu", "getitem", "leaky_relu", "lerp",
+    "linear", "log", "log10", "log1p", "log2", "log_softmax", "logsumexp", "matmul", "max",
+    "maximum", "mean", "min", "minimum", "mm", "mul", "mv", "neg", "norm", "pad", "permute",
+    "pow", "reciprocal", "relu", "reshape", "round", "rsqrt", "sigmoid", "silu", "sin",
+    "softmax", "softplus", "sort", "split", "sqrt", "square", "squeeze", "stack", "std", "sub",
+    "sum", "sum_to", "t", "tan", "tanh", "to_device", "to_dtype", "topk", "transpose", "trunc",
     "unflatten", "unsqueeze", "var", "view", "view_as", "where",
 }
 NOT_DIFFERENTIABLE = {"all", "allclose", "any", "argmax", "argmin", "argsort", "eq", "equal", "ge", "gt",

@@ -85,6 +85,11 @@ ACTIVATIONS = [
     ("LogSoftmax", (), {"dim": -1}),
     ("Softmax", (), {"dim": 0}),
     ("LogSoftmax", (), {"dim": 0}),
+    ("Softplus", (), {}),
+    ("Softplus", (), {"beta": 2.0, "threshold": 3.0}),
+    ("SiLU", (), {}),
+    ("ELU", (), {}),
+    ("ELU", (0.4,), {}),
 ]
 
 
@@ -128,7 +133,7 @@ def test_activation_gradcheck(name, args, kwargs):
 
 def test_activations_with_extreme_inputs_stay_finite():
     x = np.array([-1000.0, -30.0, 0.5, 30.0, 1000.0])
-    for name in ("Sigmoid", "Tanh", "GELU"):
+    for name in ("Sigmoid", "Tanh", "GELU", "Softplus", "SiLU", "ELU"):
         compare_function(getattr(torch.nn, name)(), getattr(nn, name)(), [x], "float32")
 
 
@@ -320,3 +325,22 @@ def test_dropout_mask_statistics_match_torchs():
     m_out = host(nn.functional.dropout(mg(x), 0.25))
     assert set(np.unique(t_out).round(6)) == set(np.unique(m_out).round(6))
     assert abs((t_out == 0).mean() - (m_out == 0).mean()) < 0.01
+
+
+def test_softplus_is_the_gan_loss_of_logits():
+    """The non-saturating GAN loss written with softplus (StyleGAN's form) is BCE with logits:
+    softplus(-s) against target 1, softplus(s) against 0 - values and gradients, even for
+    scores far out where a naive log(1 + e^s) overflows. (With the default threshold 20,
+    softplus turns into the identity beyond it, as PyTorch's does: here it is set past the
+    scores so the two are the same function.)"""
+    scores = np.array([-80.0, -25.0, -3.0, -0.1, 0.0, 0.7, 4.0, 30.0, 90.0])
+    for sign, target in ((-1.0, np.ones_like(scores)), (1.0, np.zeros_like(scores))):
+        s1 = minigan.tensor(scores, requires_grad=True)
+        s2 = minigan.tensor(scores, requires_grad=True)
+        soft = nn.functional.softplus(sign * s1, threshold=1000.0).mean()
+        bce = nn.functional.binary_cross_entropy_with_logits(s2, minigan.tensor(target))
+        soft.backward()
+        bce.backward()
+        np.testing.assert_allclose(soft.item(), bce.item(), rtol=1e-12)
+        np.testing.assert_allclose(s1.grad.numpy(), s2.grad.numpy(), rtol=1e-12, atol=1e-16)
+        assert np.isfinite(soft.item())

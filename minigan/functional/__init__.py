@@ -8,7 +8,7 @@ so ``t.exp()``, ``t.sum(dim=1)`` and ``a @ b`` are the same functions as ``minig
 from __future__ import annotations
 
 from ..tensor import Tensor, zeros_like  # noqa: F401  (zeros_like: F.zeros_like in formulas)
-from .activation import gelu, leaky_relu, log_softmax, relu, sigmoid, softmax, tanh
+from .activation import elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, softplus, tanh
 from .arithmetic import (abs, add, bmm, clamp, clip, div, dot, eq, erf, exp, ge, gt, le, lerp,
                          linear, log, logical_and, lt, matmul, maximum, minimum, mm, mul, mv, ne,
                          neg, pow, rdiv, rsub, sign, sqrt, square, sub, to_device, to_dtype, where)
@@ -29,14 +29,15 @@ is_array_mode = False  # this namespace works on Tensors (and records a graph wh
 __all__ = [
     "abs", "add", "all", "allclose", "amax", "amin", "any", "argmax", "argmin", "argsort",
     "bmm", "broadcast_to", "cat", "ceil", "chunk", "clamp", "clip", "clone", "concat", "contiguous",
-    "cos", "div", "dot", "eq", "equal", "erf", "exp", "expand", "expand_as", "expm1", "flatten",
-    "floor", "gather", "ge", "gelu", "getitem", "gt", "isclose", "isfinite", "isinf", "isnan", "le",
-    "leaky_relu", "lerp", "linear", "log", "log10", "log1p", "log2", "log_softmax", "logical_and",
-    "logsumexp", "lt", "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "mul", "mv",
-    "ne", "neg", "norm", "pad", "permute", "pow", "reciprocal", "relu", "reshape", "round", "rsqrt",
-    "sigmoid", "sign", "sin", "softmax", "sort", "split", "sqrt", "square", "squeeze", "stack", "std",
-    "sub", "sum", "sum_to", "t", "tan", "tanh", "to_device", "to_dtype", "topk", "transpose",
-    "trunc", "unflatten", "unsqueeze", "var", "view", "view_as", "where",
+    "cos", "div", "dot", "elu", "eq", "equal", "erf", "exp", "expand", "expand_as", "expm1",
+    "flatten", "floor", "gather", "ge", "gelu", "getitem", "gt", "isclose", "isfinite", "isinf",
+    "isnan", "le", "leaky_relu", "lerp", "linear", "log", "log10", "log1p", "log2", "log_softmax",
+    "logical_and", "logsumexp", "lt", "matmul", "max", "maximum", "mean", "min", "minimum", "mm",
+    "mul", "mv", "ne", "neg", "norm", "pad", "permute", "pow", "reciprocal", "relu", "reshape",
+    "round", "rsqrt", "sigmoid", "sign", "silu", "sin", "softmax", "softplus", "sort", "split",
+    "sqrt", "square", "squeeze", "stack", "std", "sub", "sum", "sum_to", "t", "tan", "tanh",
+    "to_device", "to_dtype", "topk", "transpose", "trunc", "unflatten", "unsqueeze", "var", "view",
+    "view_as", "where",
 ]
 
 

@@ -1,4 +1,5 @@
-"""Activations: sigmoid, tanh, relu, leaky_relu, gelu, softmax, log_softmax.
+"""Activations: sigmoid, tanh, relu, leaky_relu, gelu, softmax, log_softmax; beyond the book
+softplus (the GAN losses of logits), silu and elu.
 
 The book's networks use Sigmoid (every output layer), LeakyReLU (slope 0.02 for MNIST, 0.2
 for the conv GANs, PyTorch's default 0.01 for the FC CelebA GAN) and GELU (section 3.1,
@@ -126,6 +127,57 @@ class GELUTanh(Function):
         return gy * (0.5 * (1.0 + th) + 0.5 * x * (1.0 - th * th) * d_inner)
 
 
+class Softplus(Function):
+    """log(1 + e^(beta x)) / beta, and x itself where beta x > threshold (PyTorch's switch back
+    to the identity). The GAN losses written with it - ``softplus(-D(real))`` for BCE with
+    logits, StyleGAN's form - need it finite for any score, so it is computed as
+    ``max(bx, 0) + log1p(e^-|bx|)``, which never overflows; its derivative is sigma(beta x)."""
+
+    def __init__(self, beta, threshold):
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, x):
+        xp = self.xp
+        bx = x * self.beta if self.beta != 1 else x
+        soft = xp.log1p(xp.exp(-xp.abs(bx))) + xp.where(bx > 0, bx, xp.zeros_like(bx))
+        if self.beta != 1:
+            soft = soft / self.beta
+        return xp.where(bx > self.threshold, x, soft)
+
+    def backward(self, F, gy):
+        bx = self.input(F, 0) * self.beta
+        return F.where(bx > self.threshold, gy, gy * F.sigmoid(bx))
+
+
+class SiLU(Function):
+    """x sigma(x) (also called swish): derivative sigma(x) (1 + x (1 - sigma(x)))."""
+
+    def forward(self, x):
+        return x * self.xp.sigmoid(x)
+
+    def backward(self, F, gy):
+        x = self.input(F, 0)
+        s = F.sigmoid(x)
+        return gy * (s * (1.0 + x * (1.0 - s)))
+
+
+class ELU(Function):
+    """x for x > 0, alpha (e^x - 1) otherwise. The derivative below 0 is taken from the output,
+    y + alpha (= alpha e^x), as PyTorch does: no exponential of a large x is ever formed."""
+
+    def __init__(self, alpha):
+        self.alpha = alpha
+
+    def forward(self, x):
+        xp = self.xp
+        negative = xp.where(x > 0, xp.zeros_like(x), x)
+        return xp.where(x > 0, x, self.alpha * xp.expm1(negative))
+
+    def backward(self, F, gy):
+        y = self.output(F)
+        return F.where(y > 0, gy, gy * (y + self.alpha))
+
+
 class Softmax(Function):
     def __init__(self, axis):
         self.axis = axis
@@ -177,6 +229,21 @@ def gelu(input, approximate="none"):
     if approximate == "tanh":
         return GELUTanh()(input)
     raise ValueError(f"gelu: approximate must be 'none' or 'tanh', got {approximate!r}")
+
+
+def softplus(input, beta=1.0, threshold=20.0):
+    """``F.softplus``: a smooth ReLU, log(1 + e^(beta x)) / beta (identity above ``threshold``)."""
+    return Softplus(float(beta), float(threshold))(as_floating(input))
+
+
+def silu(input, inplace=False):
+    """``F.silu``: x sigma(x)."""
+    return SiLU()(as_floating(input))
+
+
+def elu(input, alpha=1.0, inplace=False):
+    """``F.elu``: x above 0, alpha (e^x - 1) below."""
+    return ELU(float(alpha))(as_floating(input))
 
 
 def _softmax_axis(input, dim, op):

@@ -3,7 +3,7 @@ from . import functional, init, utils  # noqa: F401
 from .module import Module, Parameter
 
 # --- containers, linear, activations, losses, normalisation (layers work) ---
-from .activation import GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, Softmax, Tanh
+from .activation import ELU, GELU, LeakyReLU, LogSoftmax, ReLU, Sigmoid, SiLU, Softmax, Softplus, Tanh
 from .containers import Flatten, Identity, ModuleDict, ModuleList, Sequential, Unflatten
 from .dropout import Dropout
 from .linear import Linear

@@ -1,4 +1,5 @@
-"""Activation layers: Sigmoid, Tanh, ReLU, LeakyReLU, GELU, Softmax, LogSoftmax.
+"""Activation layers: Sigmoid, Tanh, ReLU, LeakyReLU, GELU, Softmax, LogSoftmax; beyond the
+book Softplus, SiLU and ELU.
 
 The book's networks end in ``Sigmoid`` (every notebook), use ``LeakyReLU`` from section 1.3 on
 (slope 0.02 for MNIST, 0.2 for the conv GANs of section 3.1, the 0.01 default in the FC CelebA
@@ -16,7 +17,8 @@ import warnings
 from ..functional import activation as A
 from .module import Module
 
-__all__ = ["Sigmoid", "Tanh", "ReLU", "LeakyReLU", "GELU", "Softmax", "LogSoftmax"]
+__all__ = ["Sigmoid", "Tanh", "ReLU", "LeakyReLU", "GELU", "Softmax", "LogSoftmax", "Softplus", "SiLU",
+           "ELU"]
 
 
 class Sigmoid(Module):
@@ -72,6 +74,48 @@ class GELU(Module):
 
     def extra_repr(self):
         return f"approximate={self.approximate!r}"
+
+
+class Softplus(Module):
+    """log(1 + e^(beta x)) / beta, x itself above ``threshold`` (a smooth ReLU)."""
+
+    def __init__(self, beta=1.0, threshold=20.0):
+        super().__init__()
+        self.beta, self.threshold = beta, threshold
+
+    def forward(self, input):
+        return A.Softplus(float(self.beta), float(self.threshold))(input)
+
+    def extra_repr(self):
+        return f"beta={self.beta}, threshold={self.threshold}"
+
+
+class SiLU(Module):
+    """x sigma(x)."""
+
+    def __init__(self, inplace=False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input):
+        return A.SiLU()(input)
+
+    def extra_repr(self):
+        return "inplace=True" if self.inplace else ""
+
+
+class ELU(Module):
+    """x for x > 0, alpha (e^x - 1) otherwise."""
+
+    def __init__(self, alpha=1.0, inplace=False):
+        super().__init__()
+        self.alpha, self.inplace = alpha, inplace
+
+    def forward(self, input):
+        return A.ELU(float(self.alpha))(input)
+
+    def extra_repr(self):
+        return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
 
 
 def _legacy_softmax_dim(name, ndim):
