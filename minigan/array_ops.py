@@ -154,6 +154,9 @@ class ArrayOps:
     def where(self, cond, a, b):
         return self.xp.where(cond, a, b)
 
+    def flip(self, a, dims):
+        return self.xp.flip(a, axis=tuple(dims))
+
     def zeros_like(self, a):
         return self.xp.zeros_like(a)
 

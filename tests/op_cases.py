@@ -476,6 +476,31 @@ def pad_inputs(size, for_gradcheck):
     return case()
 
 
+def mode_pad_inputs(mode):
+    """A (batch of) sample(s) of 2-5 dims and widths for its last 1-3 dims that ``mode`` allows
+    (reflect: under the side; circular: up to it; replicate: any)."""
+    def make(size, for_gradcheck):
+        @st.composite
+        def case(draw):
+            shape = draw(shapes(min_dims=2, max_dims=min(5, max(2, size.get("max_dims", 4))),
+                                max_side=size["max_side"], min_side=2))
+            k = draw(st.sampled_from([d for d in (len(shape) - 1, len(shape) - 2) if 1 <= d <= 3]))
+            widths = []
+            for i in range(k):
+                n = shape[len(shape) - 1 - i]
+                top = {"reflect": n - 1, "circular": n, "replicate": 3}[mode]
+                widths += [draw(st.integers(0, top)), draw(st.integers(0, top))]
+            return draw(arrays(shape)), tuple(widths)
+        return case()
+    return make
+
+
+def flip_args(shape):
+    n = max(len(shape), 1)
+    return st.tuples(st.lists(st.integers(-n, n - 1), min_size=1, max_size=n, unique_by=lambda d: d % n)
+                     .map(tuple))
+
+
 def softmax_args(shape):
     return st.tuples(dim_of(shape, allow_none=False))
 
@@ -668,6 +693,14 @@ CASES = [
     OpCase("chunk", _chunk, chunk_inputs),
     OpCase("pad", lambda F, x, widths, value: nnf(F).pad(x, widths, value=value), pad_inputs,
            gradgrad=True),
+    OpCase("pad_reflect", lambda F, x, widths: nnf(F).pad(x, widths, mode="reflect"),
+           mode_pad_inputs("reflect"), gradgrad=True),
+    OpCase("pad_replicate", lambda F, x, widths: nnf(F).pad(x, widths, mode="replicate"),
+           mode_pad_inputs("replicate"), gradgrad=True),
+    OpCase("pad_circular", lambda F, x, widths: nnf(F).pad(x, widths, mode="circular"),
+           mode_pad_inputs("circular"), gradgrad=True),
+    OpCase("flip", lambda F, x, dims: F.flip(x, dims), unary_with(flip_args, min_dims=1), gradgrad=True),
+    OpCase("flip_method", lambda F, x, dims: x.flip(*dims), unary_with(flip_args, min_dims=1)),
     OpCase("clone", lambda F, x: x.clone(), unary()),
     # ---------------------------------------------------------------- activations
     OpCase("sigmoid", lambda F, x: F.sigmoid(x), unary(min_value=-6, max_value=6), gradgrad=True),
@@ -706,13 +739,13 @@ assert len(CASE_BY_NAME) == len(CASES), "duplicate case names"
 COVERED_FUNCTIONAL = {
     "abs", "add", "amax", "amin", "bmm", "broadcast_to", "cat", "ceil", "chunk", "clamp",
     "clip", "clone", "concat", "contiguous", "cos", "div", "dot", "elu", "erf", "exp", "expand",
-    "expand_as", "expm1", "flatten", "floor", "gather", "gelu", "getitem", "leaky_relu", "lerp",
-    "linear", "log", "log10", "log1p", "log2", "log_softmax", "logsumexp", "matmul", "max",
-    "maximum", "mean", "min", "minimum", "mm", "mul", "mv", "neg", "norm", "pad", "permute",
-    "pow", "reciprocal", "relu", "reshape", "round", "rsqrt", "sigmoid", "silu", "sin",
-    "softmax", "softplus", "sort", "split", "sqrt", "square", "squeeze", "stack", "std", "sub",
-    "sum", "sum_to", "t", "tan", "tanh", "to_device", "to_dtype", "topk", "transpose", "trunc",
-    "unflatten", "unsqueeze", "var", "view", "view_as", "where",
+    "expand_as", "expm1", "flatten", "flip", "floor", "gather", "gelu", "getitem", "leaky_relu",
+    "lerp", "linear", "log", "log10", "log1p", "log2", "log_softmax", "logsumexp", "matmul",
+    "max", "maximum", "mean", "min", "minimum", "mm", "mul", "mv", "neg", "norm", "pad",
+    "permute", "pow", "reciprocal", "relu", "reshape", "round", "rsqrt", "sigmoid", "silu",
+    "sin", "softmax", "softplus", "sort", "split", "sqrt", "square", "squeeze", "stack", "std",
+    "sub", "sum", "sum_to", "t", "tan", "tanh", "to_device", "to_dtype", "topk", "transpose",
+    "trunc", "unflatten", "unsqueeze", "var", "view", "view_as", "where",
 }
 NOT_DIFFERENTIABLE = {"all", "allclose", "any", "argmax", "argmin", "argsort", "eq", "equal", "ge", "gt",
                       "isclose", "isfinite", "isinf", "isnan", "le", "logical_and", "lt", "ne", "sign"}

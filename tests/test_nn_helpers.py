@@ -84,7 +84,8 @@ def compare_module(torch_module, mg_module, inputs, dtype, scale=1.0, seed=0, in
     """Forward ``inputs`` (NumPy arrays) through both modules, backpropagate the same random
     upstream gradient and compare the output, each input's gradient and each parameter's
     gradient (by name). Returns the two outputs."""
-    device = next(iter([p.device for p in mg_module.parameters()]), minigan.device("cpu"))
+    held = [*mg_module.parameters(), *mg_module.buffers()]   # (a module may hold only buffers)
+    device = held[0].device if held else minigan.device("cpu")
     return compare_function(torch_module, mg_module, inputs, dtype, scale, seed, device=str(device),
                             modules=(torch_module, mg_module), input_grads=input_grads,
                             of_largest=of_largest)

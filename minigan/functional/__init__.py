@@ -19,7 +19,7 @@ from .pointwise import (ceil, cos, expm1, floor, isfinite, isinf, isnan, log1p, 
 from .predicates import all, allclose, any, equal, isclose
 from .reduction import (amax, amin, argmax, argmin, broadcast_to, expand, expand_as, max,
                         mean, min, std, sum, sum_to, var)
-from .shape import (cat, chunk, clone, concat, contiguous, flatten, getitem, pad, permute,
+from .shape import (cat, chunk, clone, concat, contiguous, flatten, flip, getitem, pad, permute,
                     reshape, split, squeeze, stack, t, transpose, unflatten, unsqueeze, view,
                     view_as)
 from .vector_norm import norm
@@ -30,7 +30,7 @@ __all__ = [
     "abs", "add", "all", "allclose", "amax", "amin", "any", "argmax", "argmin", "argsort",
     "bmm", "broadcast_to", "cat", "ceil", "chunk", "clamp", "clip", "clone", "concat", "contiguous",
     "cos", "div", "dot", "elu", "eq", "equal", "erf", "exp", "expand", "expand_as", "expm1",
-    "flatten", "floor", "gather", "ge", "gelu", "getitem", "gt", "isclose", "isfinite", "isinf",
+    "flatten", "flip", "floor", "gather", "ge", "gelu", "getitem", "gt", "isclose", "isfinite", "isinf",
     "isnan", "le", "leaky_relu", "lerp", "linear", "log", "log10", "log1p", "log2", "log_softmax",
     "logical_and", "logsumexp", "lt", "matmul", "max", "maximum", "mean", "min", "minimum", "mm",
     "mul", "mv", "ne", "neg", "norm", "pad", "permute", "pow", "reciprocal", "relu", "reshape",
@@ -46,7 +46,7 @@ def _attach_methods():
     methods = ["abs", "add", "all", "allclose", "amax", "amin", "any", "argmax", "argmin",
                "argsort", "bmm", "ceil", "chunk", "clamp", "clip", "clone", "contiguous", "cos", "div",
                "dot", "eq", "equal", "erf", "exp", "expand", "expand_as", "expm1", "flatten",
-               "floor", "gather", "ge", "gt", "isclose", "isfinite", "isinf", "isnan", "le", "lerp", "log",
+               "flip", "floor", "gather", "ge", "gt", "isclose", "isfinite", "isinf", "isnan", "le", "lerp", "log",
                "log10", "log1p", "log2", "log_softmax", "logsumexp", "lt", "matmul", "max",
                "maximum", "mean", "min", "minimum", "mm", "mul", "mv", "ne", "neg", "norm",
                "permute", "pow", "reciprocal", "relu", "reshape", "round", "rsqrt",

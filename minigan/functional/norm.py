@@ -317,6 +317,49 @@ class Dropout(Function):
         return gy * Tensor._wrap(self.mask, self.inputs[0].backend)
 
 
+def instance_norm(input, running_mean=None, running_var=None, weight=None, bias=None,
+                  use_input_stats=True, momentum=0.1, eps=1e-5):
+    """``F.instance_norm``: each sample's channel normalised over its own spatial positions
+    (pix2pix's and CycleGAN's generators use it where DCGAN uses batch normalisation; the
+    statistics never mix the samples of a batch). Input (N, C, ...).
+
+    Written with the differentiable ops (mean, var, arithmetic), so its gradient, and its
+    gradient's gradient, are theirs. With running statistics and ``use_input_stats`` they are
+    updated as PyTorch does: the batch's mean of each sample's mean and unbiased variance,
+    blended in with ``momentum``; without ``use_input_stats`` (eval mode) they are used instead.
+    """
+    from ..autograd import no_grad
+    from .arithmetic import sqrt
+    n, c = input.shape[0], input.shape[1]
+    axes = tuple(range(2, input.ndim))
+    per_channel = (1, c) + (1,) * len(axes)
+    if use_input_stats:
+        spatial = math.prod(input.shape[2:])
+        if spatial <= 1:
+            raise ValueError(f"instance_norm: expected more than 1 spatial element when training, "
+                             f"got input size {tuple(input.shape)}")
+        mean = input.mean(dim=axes, keepdim=True)
+        var = input.var(dim=axes, keepdim=True, correction=0)
+        if running_mean is not None or running_var is not None:
+            with no_grad():
+                if running_mean is not None:
+                    batch_mean = mean.detach().reshape(n, c).mean(dim=0)
+                    running_mean.copy_(running_mean * (1 - momentum) + batch_mean * momentum)
+                if running_var is not None:
+                    unbiased = var.detach().reshape(n, c) * (spatial / (spatial - 1))
+                    running_var.copy_(running_var * (1 - momentum) + unbiased.mean(dim=0) * momentum)
+    else:
+        if running_mean is None or running_var is None:
+            raise ValueError("instance_norm: use_input_stats=False needs running_mean and running_var")
+        mean, var = running_mean.reshape(*per_channel), running_var.reshape(*per_channel)
+    out = (input - mean) / sqrt(var + eps)
+    if weight is not None:
+        out = out * weight.reshape(*per_channel)
+    if bias is not None:
+        out = out + bias.reshape(*per_channel)
+    return out
+
+
 def dropout(input, p=0.5, training=True, inplace=False):
     """``F.dropout``: in training, zero each element with probability ``p`` and scale the rest
     by 1/(1-p); otherwise the identity. The mask comes from the seeded host generator

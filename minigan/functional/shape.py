@@ -349,13 +349,95 @@ class Pad(Function):
         return gy[tuple(index)]
 
 
+PAD_MODES = ("constant", "reflect", "replicate", "circular")
+
+
 def pad(input, pad, mode="constant", value=0.0):
-    """``F.pad`` with constant padding (non-negative widths)."""
-    if mode != "constant":
-        raise NotImplementedError(f"pad: mode {mode!r} is not supported; only 'constant'")
+    """``F.pad``: ``pad`` gives (before, after) widths for the last dimension, then the one
+    before it, ... (non-negative). ``mode``: ``"constant"`` (``value``), or - for the image
+    GANs after the book's (pix2pix's and CycleGAN's ``ReflectionPad2d``) - ``"reflect"`` (the
+    border mirrored, without repeating the edge), ``"replicate"`` (the edge repeated) and
+    ``"circular"`` (wrapped around). Those three pad 1 to 3 trailing dimensions of a batch or
+    a single sample, as PyTorch's, and are built from slices, flips and a concatenation, so
+    their gradient is those ops' gradients."""
+    if mode not in PAD_MODES:
+        raise NotImplementedError(f"pad: mode {mode!r} is not supported; one of {', '.join(PAD_MODES)}")
     if len(pad) % 2 or len(pad) // 2 > input.ndim or any(p < 0 for p in pad):
-        raise RuntimeError(f"pad: bad padding {pad} for a tensor of shape {input.shape}")
-    return Pad(tuple(int(p) for p in pad), value)(input)
+        raise RuntimeError(f"pad: bad padding {tuple(pad)} for a tensor of shape {tuple(input.shape)}")
+    pad = tuple(int(p) for p in pad)
+    if mode == "constant":
+        return Pad(pad, value)(input)
+    dims = len(pad) // 2
+    if not 1 <= dims <= 3 or dims not in (input.ndim - 1, input.ndim - 2):
+        raise NotImplementedError(
+            f"pad: mode {mode!r} pads the last 1, 2 or 3 dimensions of a (batch of) sample(s) "
+            f"((C, W) or (N, C, W) for 1, and so on); got {dims} of shape {tuple(input.shape)}")
+    out = input
+    for i in range(dims):
+        out = _pad_one_axis(out, input.ndim - 1 - i, pad[2 * i], pad[2 * i + 1], mode)
+    return out
+
+
+def _pad_one_axis(x, axis, before, after, mode):
+    from .reduction import expand
+    n = x.shape[axis]
+
+    def take(start, stop):
+        return getitem(x, (slice(None),) * axis + (slice(start, stop),))
+
+    if mode == "reflect" and (before >= n or after >= n):
+        raise RuntimeError(f"pad: reflect padding ({before}, {after}) must be smaller than the "
+                           f"padded dimension {axis} of size {n} (shape {tuple(x.shape)})")
+    if mode == "circular" and (before > n or after > n):
+        raise RuntimeError(f"pad: circular padding ({before}, {after}) can wrap at most once: "
+                           f"dimension {axis} has size {n} (shape {tuple(x.shape)})")
+    parts = []
+    if before:
+        if mode == "reflect":
+            parts.append(flip(take(1, before + 1), (axis,)))
+        elif mode == "replicate":
+            parts.append(expand(take(0, 1), *_sized(x.shape, axis, before)))
+        else:
+            parts.append(take(n - before, n))
+    parts.append(x)
+    if after:
+        if mode == "reflect":
+            parts.append(flip(take(n - 1 - after, n - 1), (axis,)))
+        elif mode == "replicate":
+            parts.append(expand(take(n - 1, n), *_sized(x.shape, axis, after)))
+        else:
+            parts.append(take(0, after))
+    return cat(parts, dim=axis) if len(parts) > 1 else x
+
+
+def _sized(shape, axis, size):
+    return tuple(size if i == axis else s for i, s in enumerate(shape))
+
+
+class Flip(Function):
+    """The order along ``axes`` reversed; its own backward."""
+
+    def __init__(self, axes):
+        self.axes = axes
+
+    def forward(self, x):
+        return self.xp.flip(x, axis=self.axes)
+
+    def backward(self, F, gy):
+        return F.flip(gy, self.axes)
+
+
+def flip(input, *dims):
+    """``torch.flip(input, dims)`` / ``t.flip(dims)`` / ``t.flip(0, 1)``: a copy with the order
+    along ``dims`` reversed (the random horizontal flips of image GAN training)."""
+    if len(dims) == 1 and isinstance(dims[0], (tuple, list)):
+        dims = tuple(dims[0])
+    if not dims:
+        raise TypeError("flip: give the dims to flip, e.g. flip(x, (3,)) or x.flip(-1)")
+    axes = normalize_dims(dims, input.ndim) if input.ndim else ()   # (checks the range)
+    if len(axes) != len(dims) and input.ndim:
+        raise RuntimeError(f"flip: a dim appears multiple times in the list of dims {list(dims)}")
+    return Flip(tuple(axes))(input) if axes else clone(input)
 
 
 # ----------------------------------------------------------------------------- copies

@@ -8,7 +8,9 @@ from .containers import Flatten, Identity, ModuleDict, ModuleList, Sequential, U
 from .dropout import Dropout
 from .linear import Linear
 from .loss import BCELoss, BCEWithLogitsLoss, CrossEntropyLoss, L1Loss, MSELoss, NLLLoss
-from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .normalization import BatchNorm1d, BatchNorm2d, InstanceNorm1d, InstanceNorm2d, LayerNorm
+from .padding import (CircularPad1d, CircularPad2d, ConstantPad1d, ConstantPad2d, ReflectionPad1d,
+                      ReflectionPad2d, ReplicationPad1d, ReplicationPad2d, ZeroPad1d, ZeroPad2d)
 # --- convolutions (conv work) ---
 from .conv import Conv2d, ConvTranspose2d  # noqa: E402
 # --- pooling, resizing, embedding (issue 10) ---

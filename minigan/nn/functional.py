@@ -4,7 +4,7 @@ from ..functional import *  # noqa: F401,F403
 # --- losses, normalisation, dropout (layers work) ---
 from ..functional.loss import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: F401
                               cross_entropy, l1_loss, mse_loss, nll_loss)
-from ..functional.norm import batch_norm, dropout, layer_norm  # noqa: F401
+from ..functional.norm import batch_norm, dropout, instance_norm, layer_norm  # noqa: F401
 from ..functional.vector_norm import normalize  # noqa: F401
 # --- conv2d, conv_transpose2d (conv work) ---
 from ..functional.conv import conv2d, conv_transpose2d  # noqa: E402,F401

@@ -10,15 +10,16 @@ per-channel statistics over H x W; the running statistics are still kept, as in 
 from __future__ import annotations
 
 import numbers
+import warnings
 
 from .. import backend as B
 from ..functional.norm import LayerNorm as LayerNormFunction
-from ..functional.norm import batch_norm, layer_norm
+from ..functional.norm import batch_norm, instance_norm, layer_norm
 from ..tensor import empty, ones, tensor, zeros
 from . import init
 from .module import Module, Parameter
 
-__all__ = ["LayerNorm", "BatchNorm1d", "BatchNorm2d"]
+__all__ = ["LayerNorm", "BatchNorm1d", "BatchNorm2d", "InstanceNorm1d", "InstanceNorm2d"]
 
 
 class LayerNorm(Module):
@@ -146,6 +147,48 @@ class BatchNorm2d(_BatchNorm):
         if input.ndim != 4:
             raise ValueError(f"expected 4D input (got {input.ndim}D input)")
 
+
+
+class _InstanceNorm(_BatchNorm):
+    """Shared by InstanceNorm1d and InstanceNorm2d (PyTorch's ``_InstanceNorm``): per sample
+    and channel, over the spatial positions; no learnt scale and no running statistics
+    unless asked for (``affine``, ``track_running_stats``), as PyTorch's defaults."""
+
+    _spatial_dims = 1
+
+    def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=False, track_running_stats=False,
+                 device=None, dtype=None):
+        super().__init__(num_features, eps, momentum, affine, track_running_stats, device, dtype)
+
+    def forward(self, input):
+        batched = self._spatial_dims + 2
+        if input.ndim not in (batched - 1, batched):
+            raise ValueError(f"expected {batched - 1}D or {batched}D input (got {input.ndim}D input)")
+        unbatched = input.ndim == batched - 1
+        if unbatched:
+            input = input.unsqueeze(0)
+        if input.shape[1] != self.num_features:
+            if self.affine:
+                raise ValueError(f"expected input's size at dim={0 if unbatched else 1} to match "
+                                 f"num_features ({self.num_features}), but got: {input.shape[1]}.")
+            warnings.warn("input's size at dim=1 does not match num_features. You can silence this "
+                          "warning by not passing in num_features, which is not used because affine=False")
+        use_input_stats = self.training or not self.track_running_stats
+        out = instance_norm(input, self.running_mean, self.running_var, self.weight, self.bias,
+                            use_input_stats, 0.0 if self.momentum is None else self.momentum, self.eps)
+        return out.squeeze(0) if unbatched else out
+
+
+class InstanceNorm1d(_InstanceNorm):
+    """Instance normalisation of (N, C, L) or (C, L) input."""
+
+    _spatial_dims = 1
+
+
+class InstanceNorm2d(_InstanceNorm):
+    """Instance normalisation of (N, C, H, W) or (C, H, W) images (pix2pix, CycleGAN)."""
+
+    _spatial_dims = 2
 
 
 #: layers whose forward reads ``_parameters`` directly (the batch-1 fast path), so a weight
