@@ -9,6 +9,12 @@ other namespace (Tensors, with a graph). Only array-API calls are used here.
 from __future__ import annotations
 
 
+def cumulative_sum(xp, a, axis):
+    """The array API's ``cumulative_sum`` (NumPy 2, array-api-strict), else ``cumsum`` (CuPy)."""
+    f = getattr(xp, "cumulative_sum", None)
+    return f(a, axis=axis) if f is not None else xp.cumsum(a, axis=axis)
+
+
 def normalize_dims(dim, ndim):
     """``dim`` (None, int or sequence, negatives allowed) as a sorted tuple of axes."""
     if dim is None:
@@ -156,6 +162,9 @@ class ArrayOps:
 
     def flip(self, a, dims):
         return self.xp.flip(a, axis=tuple(dims))
+
+    def cumsum(self, a, dim):
+        return cumulative_sum(self.xp, a, dim)
 
     def zeros_like(self, a):
         return self.xp.zeros_like(a)

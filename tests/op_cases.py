@@ -501,6 +501,41 @@ def flip_args(shape):
                      .map(tuple))
 
 
+def index_select_args(shape):
+    n = max(len(shape), 1)
+    return st.integers(-n, n - 1).flatmap(lambda d: st.tuples(
+        st.just(d), st.lists(st.integers(0, (shape[d % n] if shape else 1) - 1), min_size=0, max_size=5)
+        .map(lambda ix: np.array(ix, dtype=np.int64))))
+
+
+def repeat_args(shape):
+    return st.tuples(st.lists(st.integers(0, 3), min_size=max(len(shape), 1), max_size=len(shape) + 2)
+                     .map(tuple))
+
+
+def tile_args(shape):
+    return st.tuples(st.lists(st.integers(1, 3), min_size=1, max_size=len(shape) + 1).map(tuple))
+
+
+def roll_args(shape):
+    n = max(len(shape), 1)
+    both = st.lists(st.tuples(st.integers(-7, 7), st.integers(-n, n - 1)), min_size=1, max_size=n,
+                    unique_by=lambda sd: sd[1] % n)
+    return st.one_of(st.tuples(st.integers(-7, 7), st.none()),
+                     both.map(lambda sd: (tuple(s for s, _ in sd), tuple(d for _, d in sd))))
+
+
+def masked_fill_inputs(size, for_gradcheck):
+    @st.composite
+    def case(draw):
+        shape = draw(shapes(**size))
+        suffix = shape[len(shape) - draw(st.integers(0, len(shape))):]   # a mask that broadcasts to x
+        mask_shape = tuple(draw(st.sampled_from([1, side])) for side in suffix)
+        return (draw(arrays(shape)), draw(arrays(mask_shape, dtype="bool")),
+                draw(st.sampled_from([0.0, -1.5, 1e4])))
+    return case()
+
+
 def softmax_args(shape):
     return st.tuples(dim_of(shape, allow_none=False))
 
@@ -701,6 +736,18 @@ CASES = [
            mode_pad_inputs("circular"), gradgrad=True),
     OpCase("flip", lambda F, x, dims: F.flip(x, dims), unary_with(flip_args, min_dims=1), gradgrad=True),
     OpCase("flip_method", lambda F, x, dims: x.flip(*dims), unary_with(flip_args, min_dims=1)),
+    OpCase("index_select", lambda F, x, dim, ix: F.index_select(x, dim, ix),
+           unary_with(index_select_args, min_dims=1), gradgrad=True),
+    OpCase("repeat", lambda F, x, sizes: x.repeat(*sizes), unary_with(repeat_args), gradgrad=True),
+    OpCase("tile", lambda F, x, dims: F.tile(x, dims), unary_with(tile_args)),
+    OpCase("roll", lambda F, x, shifts, dims: F.roll(x, shifts, dims), unary_with(roll_args, min_dims=1),
+           gradgrad=True),
+    OpCase("masked_fill", lambda F, x, mask, value: x.masked_fill(mask, value),
+           masked_fill_inputs, gradgrad=True),
+    OpCase("cumsum", lambda F, x, dim: F.cumsum(x, dim), unary_with(softmax_args, min_dims=1),
+           gradgrad=True),
+    OpCase("clamp_min", lambda F, x: F.clamp_min(x, 0.25), unary(gc=dict(away_from=[0.25]))),
+    OpCase("clamp_max", lambda F, x: x.clamp_max(-0.25), unary(gc=dict(away_from=[-0.25]))),
     OpCase("clone", lambda F, x: x.clone(), unary()),
     # ---------------------------------------------------------------- activations
     OpCase("sigmoid", lambda F, x: F.sigmoid(x), unary(min_value=-6, max_value=6), gradgrad=True),
@@ -738,14 +785,15 @@ assert len(CASE_BY_NAME) == len(CASES), "duplicate case names"
 # Every differentiable op that minigan.functional exports must have a case here (a test checks).
 COVERED_FUNCTIONAL = {
     "abs", "add", "amax", "amin", "bmm", "broadcast_to", "cat", "ceil", "chunk", "clamp",
-    "clip", "clone", "concat", "contiguous", "cos", "div", "dot", "elu", "erf", "exp", "expand",
-    "expand_as", "expm1", "flatten", "flip", "floor", "gather", "gelu", "getitem", "leaky_relu",
-    "lerp", "linear", "log", "log10", "log1p", "log2", "log_softmax", "logsumexp", "matmul",
-    "max", "maximum", "mean", "min", "minimum", "mm", "mul", "mv", "neg", "norm", "pad",
-    "permute", "pow", "reciprocal", "relu", "reshape", "round", "rsqrt", "sigmoid", "silu",
+    "clamp_max", "clamp_min", "clip", "clone", "concat", "contiguous", "cos", "cumsum", "div",
+    "dot", "elu", "erf", "exp", "expand", "expand_as", "expm1", "flatten", "flip", "floor",
+    "gather", "gelu", "getitem", "index_select", "leaky_relu", "lerp", "linear", "log", "log10",
+    "log1p", "log2", "log_softmax", "logsumexp", "masked_fill", "matmul", "max", "maximum",
+    "mean", "min", "minimum", "mm", "mul", "mv", "neg", "norm", "pad", "permute", "pow",
+    "reciprocal", "relu", "repeat", "reshape", "roll", "round", "rsqrt", "sigmoid", "silu",
     "sin", "softmax", "softplus", "sort", "split", "sqrt", "square", "squeeze", "stack", "std",
-    "sub", "sum", "sum_to", "t", "tan", "tanh", "to_device", "to_dtype", "topk", "transpose",
-    "trunc", "unflatten", "unsqueeze", "var", "view", "view_as", "where",
+    "sub", "sum", "sum_to", "t", "tan", "tanh", "tile", "to_device", "to_dtype", "topk",
+    "transpose", "trunc", "unflatten", "unsqueeze", "var", "view", "view_as", "where",
 }
 NOT_DIFFERENTIABLE = {"all", "allclose", "any", "argmax", "argmin", "argsort", "eq", "equal", "ge", "gt",
                       "isclose", "isfinite", "isinf", "isnan", "le", "logical_and", "lt", "ne", "sign"}

@@ -714,6 +714,16 @@ def minimum(input, other):
     return Minimum()(*_binary_tensors(input, other, "minimum"))
 
 
+def clamp_min(input, min):  # noqa: A002 - PyTorch's name
+    """``torch.clamp_min``: ``clamp(input, min=min)``."""
+    return clamp(input, min=min)
+
+
+def clamp_max(input, max):  # noqa: A002 - PyTorch's name
+    """``torch.clamp_max``: ``clamp(input, max=max)``."""
+    return clamp(input, max=max)
+
+
 def where(condition, input, other):
     """``where(cond, a, b)``: a where cond is true, else b. a or b may be Python numbers."""
     ref = input if isinstance(input, Tensor) else other if isinstance(other, Tensor) else condition

@@ -11,7 +11,7 @@ from __future__ import annotations
 import math
 
 from .. import backend as B
-from ..array_ops import normalize_dims, pad_arrays
+from ..array_ops import cumulative_sum, normalize_dims, pad_arrays
 from ..autograd import Function
 from ..tensor import Tensor
 
@@ -455,3 +455,102 @@ def clone(input):
 
 def contiguous(input):
     return input
+
+
+# ----------------------------------------------------------------------------- PyTorch's tensor idioms
+# Composed of the ops above (their gradients come with them), except cumsum.
+def index_select(input, dim, index):
+    """``torch.index_select``: the entries at the integer positions ``index`` (1-d) along ``dim``."""
+    if not isinstance(index, Tensor) or index.dtype not in (B.int32, B.int64) or index.ndim > 1:
+        raise TypeError(f"index_select: index must be a 1-d int32/int64 tensor, got "
+                        f"{type(index).__name__}{'' if not isinstance(index, Tensor) else f' {index.dtype.name} of shape {tuple(index.shape)}'}")
+    (axis,) = normalize_dims(dim, input.ndim) if input.ndim else (0,)
+    return Take(index.reshape(-1).data, axis)(input)
+
+
+def repeat(input, *sizes):
+    """``t.repeat(*sizes)``: the tensor tiled ``sizes[i]`` times along dimension i (extra leading
+    sizes add dimensions), as an expand and a reshape per dimension."""
+    from .reduction import expand
+    if len(sizes) == 1 and isinstance(sizes[0], (tuple, list)):
+        sizes = tuple(sizes[0])
+    sizes = tuple(int(s) for s in sizes)
+    if len(sizes) < input.ndim:
+        raise RuntimeError(f"repeat: number of repeat dims ({len(sizes)}) can not be smaller than "
+                           f"number of dimensions of tensor ({input.ndim})")
+    if any(s < 0 for s in sizes):
+        raise RuntimeError(f"repeat: repeats must be non-negative, got {sizes}")
+    out = reshape(input, (1,) * (len(sizes) - input.ndim) + tuple(input.shape))
+    for axis, times in enumerate(sizes):
+        if times != 1:
+            shape = tuple(out.shape)
+            widened = expand(unsqueeze(out, axis), *(shape[:axis] + (times,) + shape[axis:]))
+            out = reshape(widened, shape[:axis] + (times * shape[axis],) + shape[axis + 1:])
+    return out
+
+
+def tile(input, dims):
+    """``torch.tile``: ``repeat`` with missing leading counts taken as 1."""
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    return repeat(input, *((1,) * (input.ndim - len(dims)) + dims))
+
+
+def roll(input, shifts, dims=None):
+    """``torch.roll``: entries shifted along ``dims`` (wrapping round); without ``dims``, over
+    the flattened tensor."""
+    if dims is None:
+        return reshape(roll(reshape(input, (-1,)), shifts, 0), tuple(input.shape))
+    shifts = tuple(shifts) if isinstance(shifts, (tuple, list)) else (shifts,)
+    dims = tuple(dims) if isinstance(dims, (tuple, list)) else (dims,)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"roll: shifts and dimensions must align. shifts: {len(shifts)}, dims: {len(dims)}")
+    out = input
+    for shift, dim in zip(shifts, dims):
+        (axis,) = normalize_dims(dim, input.ndim) if input.ndim else (0,)
+        n = input.shape[axis] if input.ndim else 1
+        s = int(shift) % n if n else 0
+        if s:
+            lead = (slice(None),) * axis
+            out = cat([getitem(out, lead + (slice(n - s, n),)), getitem(out, lead + (slice(0, n - s),))], axis)
+    return out
+
+
+def masked_fill(input, mask, value):
+    """``t.masked_fill(mask, value)``: ``value`` where the boolean ``mask`` (broadcast to the
+    tensor's shape) is True."""
+    from .arithmetic import where
+    if not isinstance(mask, Tensor) or mask.dtype != B.bool_:
+        raise RuntimeError(f"masked_fill: expected a bool mask tensor, got "
+                           f"{mask.dtype.name if isinstance(mask, Tensor) else type(mask).__name__}")
+    if isinstance(value, Tensor) and value.ndim:
+        raise RuntimeError(f"masked_fill only supports a 0-dimensional value tensor, but got tensor "
+                           f"with {value.ndim} dimension(s)")
+    out = where(mask, value, input)
+    if tuple(out.shape) != tuple(input.shape):
+        raise RuntimeError(f"masked_fill: the mask of shape {tuple(mask.shape)} must broadcast to "
+                           f"the tensor's shape {tuple(input.shape)}")
+    return out if out.dtype == input.dtype else out.to(input.dtype)
+
+
+class CumSum(Function):
+    """Running sums along ``axis``; the gradient is the running sum of ``gy`` taken from the
+    other end (flip, cumsum, flip)."""
+
+    def __init__(self, axis):
+        self.axis = axis
+
+    def forward(self, x):
+        return cumulative_sum(self.xp, x, self.axis)
+
+    def backward(self, F, gy):
+        return F.flip(F.cumsum(F.flip(gy, (self.axis,)), self.axis), (self.axis,))
+
+
+def cumsum(input, dim):
+    """``torch.cumsum``: the running sums along ``dim`` (integers sum as int64, as PyTorch)."""
+    (axis,) = normalize_dims(dim, input.ndim) if input.ndim else (0,)
+    if input.ndim == 0:
+        return clone(input)
+    if input.dtype not in B.FLOAT_DTYPES and input.dtype != B.int64:
+        input = input.to(B.int64)
+    return CumSum(axis)(input)
