@@ -536,6 +536,41 @@ def masked_fill_inputs(size, for_gradcheck):
     return case()
 
 
+def pixel_shuffle_inputs(shuffle):
+    """(N, C r^2, H, W) for pixel_shuffle, (N, C, H r, W r) for pixel_unshuffle, r in 1..3."""
+    def make(size, for_gradcheck):
+        side = st.integers(1, min(size["max_side"], 3))
+
+        @st.composite
+        def case(draw):
+            r, lead = draw(st.integers(1, 3)), tuple(draw(st.lists(side, min_size=0, max_size=1)))
+            c, h, w = draw(side), draw(side), draw(side)
+            shape = lead + ((c * r * r, h, w) if shuffle else (c, h * r, w * r))
+            return draw(arrays(shape)), r
+        return case()
+    return make
+
+
+def prelu_inputs(size, for_gradcheck):
+    @st.composite
+    def case(draw):
+        shape = draw(shapes(min_dims=1, **size))
+        per_channel = len(shape) >= 2 and draw(st.booleans())
+        weight = draw(arrays((shape[1] if per_channel else 1,), min_value=0.05, max_value=0.5))
+        return draw(arrays(shape, away_from=[0.0] if for_gradcheck else None)), weight
+    return case()
+
+
+def adaptive_pool_inputs(size, for_gradcheck):
+    @st.composite
+    def case(draw):
+        n, c, h, w = (draw(st.integers(1, 2)), draw(st.integers(1, 2)), draw(st.integers(1, 6)),
+                      draw(st.integers(1, 6)))
+        out = draw(st.one_of(st.integers(1, 4), st.tuples(st.integers(1, 4), st.one_of(st.none(), st.integers(1, 4)))))
+        return draw(arrays((n, c, h, w))), out
+    return case()
+
+
 def softmax_args(shape):
     return st.tuples(dim_of(shape, allow_none=False))
 
@@ -748,6 +783,12 @@ CASES = [
            gradgrad=True),
     OpCase("clamp_min", lambda F, x: F.clamp_min(x, 0.25), unary(gc=dict(away_from=[0.25]))),
     OpCase("clamp_max", lambda F, x: x.clamp_max(-0.25), unary(gc=dict(away_from=[-0.25]))),
+    OpCase("pixel_shuffle", lambda F, x, r: nnf(F).pixel_shuffle(x, r), pixel_shuffle_inputs(True),
+           gradgrad=True),
+    OpCase("pixel_unshuffle", lambda F, x, r: nnf(F).pixel_unshuffle(x, r), pixel_shuffle_inputs(False)),
+    OpCase("prelu", lambda F, x, w: nnf(F).prelu(x, w), prelu_inputs, gradgrad=True),
+    OpCase("adaptive_avg_pool2d", lambda F, x, out: nnf(F).adaptive_avg_pool2d(x, out), adaptive_pool_inputs,
+           gradgrad=True),
     OpCase("clone", lambda F, x: x.clone(), unary()),
     # ---------------------------------------------------------------- activations
     OpCase("sigmoid", lambda F, x: F.sigmoid(x), unary(min_value=-6, max_value=6), gradgrad=True),

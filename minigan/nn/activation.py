@@ -1,5 +1,5 @@
 """Activation layers: Sigmoid, Tanh, ReLU, LeakyReLU, GELU, Softmax, LogSoftmax; beyond the
-book Softplus, SiLU and ELU.
+book Softplus, SiLU, ELU and PReLU.
 
 The book's networks end in ``Sigmoid`` (every notebook), use ``LeakyReLU`` from section 1.3 on
 (slope 0.02 for MNIST, 0.2 for the conv GANs of section 3.1, the 0.01 default in the FC CelebA
@@ -18,7 +18,7 @@ from ..functional import activation as A
 from .module import Module
 
 __all__ = ["Sigmoid", "Tanh", "ReLU", "LeakyReLU", "GELU", "Softmax", "LogSoftmax", "Softplus", "SiLU",
-           "ELU"]
+           "ELU", "PReLU"]
 
 
 class Sigmoid(Module):
@@ -116,6 +116,24 @@ class ELU(Module):
 
     def extra_repr(self):
         return f"alpha={self.alpha}" + (", inplace=True" if self.inplace else "")
+
+
+class PReLU(Module):
+    """LeakyReLU with a learnt slope: one for all channels, or one per channel (SRGAN)."""
+
+    def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
+        from ..tensor import full
+        from .module import Parameter
+        super().__init__()
+        self.num_parameters, self.init = num_parameters, init
+        self.weight = Parameter(full((num_parameters,), init, device=device, dtype=dtype))
+
+    def forward(self, input):
+        from ..functional.image_blocks import prelu
+        return prelu(input, self.weight)
+
+    def extra_repr(self):
+        return f"num_parameters={self.num_parameters}"
 
 
 def _legacy_softmax_dim(name, ndim):

@@ -2,10 +2,11 @@
 regulariser for the discriminator). The mask comes from the seeded host generator."""
 from __future__ import annotations
 
+from ..functional.image_blocks import dropout2d
 from ..functional.norm import dropout
 from .module import Module
 
-__all__ = ["Dropout"]
+__all__ = ["Dropout", "Dropout2d"]
 
 
 class Dropout(Module):
@@ -23,3 +24,11 @@ class Dropout(Module):
 
     def extra_repr(self):
         return f"p={self.p}, inplace={self.inplace}"
+
+
+class Dropout2d(Dropout):
+    """Whole channels of (N, C, H, W) zeroed with probability ``p`` while training (their
+    neighbouring pixels are correlated, so single pixels would barely regularise)."""
+
+    def forward(self, input):
+        return dropout2d(input, self.p, self.training)

@@ -5,6 +5,8 @@ from ..functional import *  # noqa: F401,F403
 from ..functional.loss import (binary_cross_entropy, binary_cross_entropy_with_logits,  # noqa: F401
                               cross_entropy, l1_loss, mse_loss, nll_loss)
 from ..functional.norm import batch_norm, dropout, instance_norm, layer_norm  # noqa: F401
+from ..functional.image_blocks import (adaptive_avg_pool2d, dropout2d, pixel_shuffle,  # noqa: F401
+                                       pixel_unshuffle, prelu)
 from ..functional.vector_norm import normalize  # noqa: F401
 # --- conv2d, conv_transpose2d (conv work) ---
 from ..functional.conv import conv2d, conv_transpose2d  # noqa: E402,F401

@@ -18,12 +18,14 @@ from __future__ import annotations
 import math
 import numbers
 
+import numpy as np
+
 from .. import backend as B
 from ..autograd import no_grad
 from ..tensor import Tensor, _from_host
 
 __all__ = ["calculate_gain", "uniform_", "normal_", "constant_", "zeros_", "ones_",
-           "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_"]
+           "xavier_uniform_", "xavier_normal_", "kaiming_uniform_", "kaiming_normal_", "orthogonal_"]
 
 _LINEAR_LIKE = ("linear", "conv1d", "conv2d", "conv3d", "conv_transpose1d", "conv_transpose2d",
                 "conv_transpose3d")
@@ -75,8 +77,8 @@ def _filled(tensor, make):
     minigan is the parameter's array itself, so that array is written in place (and the
     parameter holding it changes). A Tensor gets a new array, under ``no_grad``."""
     if isinstance(tensor, Tensor):
-        with no_grad():
-            tensor.data = make(tensor.backend, tensor.dtype, tuple(tensor.shape))
+        with no_grad():   # (through a detached alias too: it hands the array on, as PyTorch's)
+            tensor._replace_array(make(tensor.backend, tensor.dtype, tuple(tensor.shape)))
         return tensor
     if hasattr(tensor, "shape") and hasattr(tensor, "dtype") and hasattr(tensor, "__setitem__"):
         tensor[...] = make(B.backend_of_array(tensor), B.as_dtype(tensor.dtype), tuple(tensor.shape))
@@ -114,6 +116,28 @@ def zeros_(tensor):
 
 def ones_(tensor):
     return constant_(tensor, 1.0)
+
+
+def orthogonal_(tensor, gain=1.0, generator=None):
+    """A (semi-)orthogonal matrix (Saxe et al. 2013; BigGAN's and SAGAN's initialisation):
+    the tensor viewed as (shape[0], rest), filled with the Q of the QR decomposition of a
+    standard normal matrix, signs fixed by R's diagonal so Q is uniformly distributed, times
+    ``gain`` - PyTorch's algorithm (its numbers differ: another generator)."""
+    shape = tuple(tensor.shape)
+    if len(shape) < 2:
+        raise ValueError("Only tensors with 2 or more dimensions are supported")
+    rows = shape[0]
+    cols = math.prod(shape[1:])
+    if rows * cols == 0:
+        return tensor
+    flat = _generator(generator).normal(0.0, 1.0, (rows, cols))
+    if rows < cols:
+        flat = flat.T
+    q, r = np.linalg.qr(flat)
+    q = q * np.sign(np.diag(r))
+    if rows < cols:
+        q = q.T
+    return _fill(tensor, (gain * q).reshape(shape))
 
 
 def xavier_uniform_(tensor, gain=1.0, generator=None):

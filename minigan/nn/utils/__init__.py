@@ -20,7 +20,8 @@ from ...tensor import Tensor, tensor
 from . import parametrizations, parametrize  # noqa: F401
 from .spectral_norm import remove_spectral_norm, spectral_norm  # noqa: F401
 
-__all__ = ["clip_grad_norm_", "clip_grad_value_", "remove_spectral_norm", "spectral_norm"]
+__all__ = ["clip_grad_norm_", "clip_grad_value_", "remove_spectral_norm", "spectral_norm",
+           "parameters_to_vector", "vector_to_parameters"]
 
 
 def _grads(parameters):
@@ -57,3 +58,34 @@ def clip_grad_value_(parameters, clip_value, foreach=None):
     with no_grad():
         for g in _grads(parameters):
             g.clamp_(-clip_value, clip_value)
+
+
+def parameters_to_vector(parameters):
+    """Every parameter flattened and joined into one vector (a differentiable ``cat``)."""
+    from ...functional import cat
+    params = list(parameters)
+    if not params:
+        raise RuntimeError("parameters_to_vector: no parameters given")
+    device = params[0].device
+    for p in params:
+        if p.device != device:
+            raise TypeError(f"Found two parameters on different devices, this is currently not "
+                            f"supported: {device} and {p.device}")
+    return cat([p.reshape(-1) for p in params])
+
+
+def vector_to_parameters(vec, parameters):
+    """The inverse: ``vec``'s numbers copied back into the parameters, in order."""
+    if not isinstance(vec, Tensor):
+        raise TypeError(f"expected torch.Tensor, but got: {type(vec).__name__}")
+    params = list(parameters)
+    total = sum(p.numel() for p in params)
+    if vec.ndim != 1 or vec.shape[0] != total:
+        raise RuntimeError(f"vector_to_parameters: a vector of {total} numbers is needed for these "
+                           f"parameters, got shape {tuple(vec.shape)}")
+    start = 0
+    with no_grad():
+        for p in params:
+            n = p.numel()
+            p.copy_(vec[start:start + n].reshape(p.shape))
+            start += n
