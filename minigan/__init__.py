@@ -10,14 +10,15 @@ functional/ (arithmetic, reduction, shape, activation) -> gradcheck.py -> testin
 from __future__ import annotations
 
 from . import backend as _backend
-from .autograd import enable_grad, is_grad_enabled, no_grad, set_grad_enabled
+from .autograd import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from .backend import (bool_ as bool, device, float32, float64, get_default_dtype, int32,  # noqa: A004
                       int64, manual_seed, set_default_dtype, uint8)
 from .functional import *  # noqa: F401,F403  (every op is also a top-level function)
 from .functional import __all__ as _functional_names
-from .tensor import (DoubleTensor, FloatTensor, LongTensor, Tensor, arange, as_tensor, empty, eye,
-                     from_numpy, full, full_like, linspace, ones, ones_like, rand, rand_like,
-                     randint, randn, randn_like, randperm, tensor, zeros, zeros_like)
+from .tensor import (DoubleTensor, FloatTensor, LongTensor, Tensor, arange, as_tensor, bernoulli, empty,
+                     empty_like, eye, from_numpy, full, full_like, linspace, multinomial, normal, ones,
+                     ones_like, rand, rand_like, randint, randn, randn_like, randperm, tensor, zeros,
+                     zeros_like)
 from . import autograd, cuda, nn  # noqa: E402
 # --- optim, utils.data, save/load (optimiser work) ---
 from . import optim, utils  # noqa: E402
@@ -70,7 +71,8 @@ def get_default_device():
 
 __all__ = ["Tensor", "tensor", "as_tensor", "from_numpy", "zeros", "ones", "empty", "full",
            "arange", "linspace", "eye", "rand", "randn", "randint", "randperm", "zeros_like", "ones_like",
-           "rand_like", "randn_like", "full_like", "FloatTensor", "DoubleTensor", "LongTensor",
+           "rand_like", "randn_like", "full_like", "empty_like", "normal", "bernoulli", "multinomial",
+           "inference_mode", "FloatTensor", "DoubleTensor", "LongTensor",
            "float32", "float64", "int32", "int64", "uint8", "bool", "device", "manual_seed",
            "no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "gradcheck",
            "gradgradcheck", "set_default_dtype", "get_default_dtype", "set_default_tensor_type",

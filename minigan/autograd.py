@@ -92,6 +92,14 @@ class no_grad(set_grad_enabled):
         super().__init__(False)
 
 
+class inference_mode(set_grad_enabled):
+    """``torch.inference_mode(mode=True)``: here the same as ``no_grad`` (minigan keeps no
+    version counters or view tracking for it to switch off as well)."""
+
+    def __init__(self, mode=True):
+        super().__init__(not mode if isinstance(mode, bool) else False)
+
+
 class enable_grad(set_grad_enabled):
     """Re-enable recording inside a ``no_grad`` block."""
 

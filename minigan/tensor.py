@@ -605,6 +605,57 @@ def randn_like(t, dtype=None, device=None, requires_grad=False):
     return _like(randn, t, dtype, device, requires_grad)
 
 
+def empty_like(t, dtype=None, device=None, requires_grad=False):
+    return _like(empty, t, dtype, device, requires_grad)
+
+
+def normal(mean, std=1.0, size=None, dtype=None, device=None, requires_grad=False):
+    """``torch.normal``: N(mean, std^2) samples from the seeded host generator - of ``size``
+    for number arguments, else of the broadcast shape of the tensor(s) given."""
+    tensors = [v for v in (mean, std) if isinstance(v, Tensor)]
+    if not tensors:
+        if size is None:
+            raise TypeError("normal: with a number mean and std, give size=")
+        return _make(lambda xp, s, d: _from_host(B.host_generator().normal(mean, std, s), d,
+                                                  B.get_backend(device)), (size,), dtype, device, requires_grad)
+    ref = tensors[0]
+    host = B.host_generator().normal(*(np.asarray(v.cpu().numpy() if isinstance(v, Tensor) else v)
+                                       for v in (mean, std)))
+    return Tensor._wrap(_from_host(np.asarray(host), ref.dtype, ref.backend), ref.backend)
+
+
+def bernoulli(input, p=None):
+    """``torch.bernoulli``: 1 with probability ``input`` (or ``p``), else 0, in the input's dtype."""
+    probs = np.asarray(input.cpu().numpy(), dtype=np.float64) if p is None else np.full(input.shape, p)
+    if np.any((probs < 0) | (probs > 1)):
+        raise RuntimeError("bernoulli: all probabilities must be in [0, 1]")
+    draws = (B.host_generator().random(input.shape) < probs).astype(np.float64)
+    return Tensor._wrap(_from_host(draws, input.dtype, input.backend), input.backend)
+
+
+def multinomial(input, num_samples, replacement=False):
+    """``torch.multinomial``: indices drawn from the rows of ``input`` (non-negative weights,
+    1-d or 2-d), without replacement unless asked; int64."""
+    weights = np.asarray(input.cpu().numpy(), dtype=np.float64)
+    if weights.ndim not in (1, 2):
+        raise RuntimeError(f"multinomial: prob_dist must be 1 or 2 dim, got shape {tuple(weights.shape)}")
+    rows = weights.reshape(-1, weights.shape[-1])
+    if np.any(rows < 0) or np.any(~np.isfinite(rows)) or np.any(rows.sum(axis=1) <= 0):
+        raise RuntimeError("multinomial: probability tensor contains either inf, nan or element < 0, "
+                           "or a row that sums to 0")
+    if not replacement and num_samples > rows.shape[1]:
+        raise RuntimeError("multinomial: cannot sample n_sample > prob_dist.size(-1) samples without "
+                           "replacement")
+    if not replacement and num_samples > np.count_nonzero(rows, axis=1).min():
+        raise RuntimeError("multinomial: invalid multinomial distribution (with replacement=False, "
+                           "not enough non-negative category to sample)")
+    gen = B.host_generator()
+    out = np.stack([gen.choice(rows.shape[1], size=num_samples, replace=replacement, p=r / r.sum())
+                    for r in rows])
+    out = out.reshape(weights.shape[:-1] + (num_samples,))
+    return Tensor._wrap(_from_host(out, B.int64, input.backend), input.backend)
+
+
 def full_like(t, fill_value, dtype=None, device=None, requires_grad=False):
     return full(t.shape, fill_value, dtype=dtype or t.dtype, device=device or t.device,
                 requires_grad=requires_grad)

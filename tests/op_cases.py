@@ -571,6 +571,29 @@ def adaptive_pool_inputs(size, for_gradcheck):
     return case()
 
 
+def triangle_args(shape):
+    return st.tuples(st.integers(-3, 3))
+
+
+def hvstack_inputs(vertical):
+    """Two or three vectors or matrices for hstack (lengths / columns may differ) or vstack
+    (rows may differ; vectors become rows, so they share a length)."""
+    def make(size, for_gradcheck):
+        @st.composite
+        def case(draw):
+            shape = draw(shapes(min_dims=1, max_dims=2, max_side=size["max_side"]))
+            axis = None if vertical and len(shape) == 1 else (0 if vertical or len(shape) == 1 else 1)
+            parts = []
+            for _ in range(draw(st.integers(2, 3))):
+                part = list(shape)
+                if axis is not None:
+                    part[axis] = draw(st.integers(1, size["max_side"]))
+                parts.append(draw(arrays(tuple(part))))
+            return tuple(parts)
+        return case()
+    return make
+
+
 def softmax_args(shape):
     return st.tuples(dim_of(shape, allow_none=False))
 
@@ -789,6 +812,12 @@ CASES = [
     OpCase("prelu", lambda F, x, w: nnf(F).prelu(x, w), prelu_inputs, gradgrad=True),
     OpCase("adaptive_avg_pool2d", lambda F, x, out: nnf(F).adaptive_avg_pool2d(x, out), adaptive_pool_inputs,
            gradgrad=True),
+    OpCase("outer", lambda F, a, b: F.outer(a, b), matrix_vector(False), gradgrad=True),
+    OpCase("hstack", lambda F, *parts: F.hstack(list(parts)), hvstack_inputs(False)),
+    OpCase("vstack", lambda F, *parts: F.vstack(list(parts)), hvstack_inputs(True)),
+    OpCase("tril", lambda F, x, k: F.tril(x, k), unary_with(triangle_args, min_dims=2), gradgrad=True),
+    OpCase("triu", lambda F, x, k: x.triu(k), unary_with(triangle_args, min_dims=2)),
+    OpCase("nan_to_num", lambda F, x: F.nan_to_num(x, nan=0.5), unary()),
     OpCase("clone", lambda F, x: x.clone(), unary()),
     # ---------------------------------------------------------------- activations
     OpCase("sigmoid", lambda F, x: F.sigmoid(x), unary(min_value=-6, max_value=6), gradgrad=True),
@@ -828,16 +857,20 @@ COVERED_FUNCTIONAL = {
     "abs", "add", "amax", "amin", "bmm", "broadcast_to", "cat", "ceil", "chunk", "clamp",
     "clamp_max", "clamp_min", "clip", "clone", "concat", "contiguous", "cos", "cumsum", "div",
     "dot", "elu", "erf", "exp", "expand", "expand_as", "expm1", "flatten", "flip", "floor",
-    "gather", "gelu", "getitem", "index_select", "leaky_relu", "lerp", "linear", "log", "log10",
-    "log1p", "log2", "log_softmax", "logsumexp", "masked_fill", "matmul", "max", "maximum",
-    "mean", "min", "minimum", "mm", "mul", "mv", "neg", "norm", "pad", "permute", "pow",
-    "reciprocal", "relu", "repeat", "reshape", "roll", "round", "rsqrt", "sigmoid", "silu",
-    "sin", "softmax", "softplus", "sort", "split", "sqrt", "square", "squeeze", "stack", "std",
-    "sub", "sum", "sum_to", "t", "tan", "tanh", "tile", "to_device", "to_dtype", "topk",
-    "transpose", "trunc", "unflatten", "unsqueeze", "var", "view", "view_as", "where",
+    "gather", "gelu", "getitem", "hstack", "index_select", "leaky_relu", "lerp", "linear",
+    "log", "log10", "log1p", "log2", "log_softmax", "logsumexp", "masked_fill", "matmul", "max",
+    "maximum", "mean", "min", "minimum", "mm", "mul", "mv", "nan_to_num", "neg", "norm",
+    "outer", "pad", "permute", "pow", "reciprocal", "relu", "repeat", "reshape", "roll",
+    "round", "rsqrt", "sigmoid", "silu", "sin", "softmax", "softplus", "sort", "split", "sqrt",
+    "square", "squeeze", "stack", "std", "sub", "sum", "sum_to", "t", "tan", "tanh", "tile",
+    "to_device", "to_dtype", "topk", "transpose", "tril", "triu", "trunc", "unflatten",
+    "unsqueeze", "var", "view", "view_as", "vstack", "where",
 }
-NOT_DIFFERENTIABLE = {"all", "allclose", "any", "argmax", "argmin", "argsort", "eq", "equal", "ge", "gt",
-                      "isclose", "isfinite", "isinf", "isnan", "le", "logical_and", "lt", "ne", "sign"}
+NOT_DIFFERENTIABLE = {
+    "all", "allclose", "any", "argmax", "argmin", "argsort", "count_nonzero", "eq", "equal",
+    "ge", "gt", "isclose", "isfinite", "isinf", "isnan", "le", "logical_and", "logical_not",
+    "logical_or", "logical_xor", "lt", "ne", "nonzero", "sign",
+}
 
 
 def to_minigan(inputs, device="cpu", dtype="float64"):

@@ -11,9 +11,9 @@ from ..tensor import Tensor, zeros_like  # noqa: F401  (zeros_like: F.zeros_like
 from .activation import (elu, gelu, leaky_relu, log_softmax, relu, sigmoid, silu, softmax, softplus,
                          tanh)
 from .arithmetic import (abs, add, bmm, clamp, clamp_max, clamp_min, clip, div, dot, eq, erf, exp,
-                         ge, gt, le, lerp, linear, log, logical_and, lt, matmul, maximum, minimum,
-                         mm, mul, mv, ne, neg, pow, rdiv, rsub, sign, sqrt, square, sub,
-                         to_device, to_dtype, where)
+                         ge, gt, le, lerp, linear, log, logical_and, logical_not, logical_or,
+                         logical_xor, lt, matmul, maximum, minimum, mm, mul, mv, ne, neg, pow,
+                         rdiv, rsub, sign, sqrt, square, sub, to_device, to_dtype, where)
 from .gather_sort import argsort, gather, sort, topk
 from .inplace import in_place_method, in_place_operator
 from .pointwise import (ceil, cos, expm1, floor, isfinite, isinf, isnan, log1p, log2, log10,
@@ -21,9 +21,10 @@ from .pointwise import (ceil, cos, expm1, floor, isfinite, isinf, isnan, log1p, 
 from .predicates import all, allclose, any, equal, isclose
 from .reduction import (amax, amin, argmax, argmin, broadcast_to, expand, expand_as, max,
                         mean, min, std, sum, sum_to, var)
-from .shape import (cat, chunk, clone, concat, contiguous, cumsum, flatten, flip, getitem,
-                    index_select, masked_fill, pad, permute, repeat, reshape, roll, split, squeeze,
-                    stack, t, tile, transpose, unflatten, unsqueeze, view, view_as)
+from .shape import (cat, chunk, clone, concat, contiguous, count_nonzero, cumsum, flatten, flip,
+                    getitem, hstack, index_select, masked_fill, nan_to_num, nonzero, outer, pad,
+                    permute, repeat, reshape, roll, split, squeeze, stack, t, tile, transpose,
+                    tril, triu, unflatten, unsqueeze, view, view_as, vstack)
 from .vector_norm import norm
 
 is_array_mode = False  # this namespace works on Tensors (and records a graph when enabled)
@@ -31,16 +32,17 @@ is_array_mode = False  # this namespace works on Tensors (and records a graph wh
 __all__ = [
     "abs", "add", "all", "allclose", "amax", "amin", "any", "argmax", "argmin", "argsort", "bmm",
     "broadcast_to", "cat", "ceil", "chunk", "clamp", "clamp_max", "clamp_min", "clip", "clone",
-    "concat", "contiguous", "cos", "cumsum", "div", "dot", "elu", "eq", "equal", "erf", "exp",
-    "expand", "expand_as", "expm1", "flatten", "flip", "floor", "gather", "ge", "gelu", "getitem",
-    "gt", "index_select", "isclose", "isfinite", "isinf", "isnan", "le", "leaky_relu", "lerp",
-    "linear", "log", "log10", "log1p", "log2", "log_softmax", "logical_and", "logsumexp", "lt",
-    "masked_fill", "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "mul", "mv", "ne",
-    "neg", "norm", "pad", "permute", "pow", "reciprocal", "relu", "repeat", "reshape", "roll",
-    "round", "rsqrt", "sigmoid", "sign", "silu", "sin", "softmax", "softplus", "sort", "split",
-    "sqrt", "square", "squeeze", "stack", "std", "sub", "sum", "sum_to", "t", "tan", "tanh",
-    "tile", "to_device", "to_dtype", "topk", "transpose", "trunc", "unflatten", "unsqueeze",
-    "var", "view", "view_as", "where",
+    "concat", "contiguous", "cos", "count_nonzero", "cumsum", "div", "dot", "elu", "eq", "equal",
+    "erf", "exp", "expand", "expand_as", "expm1", "flatten", "flip", "floor", "gather", "ge",
+    "gelu", "getitem", "gt", "hstack", "index_select", "isclose", "isfinite", "isinf", "isnan",
+    "le", "leaky_relu", "lerp", "linear", "log", "log10", "log1p", "log2", "log_softmax",
+    "logical_and", "logical_not", "logical_or", "logical_xor", "logsumexp", "lt", "masked_fill",
+    "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "mul", "mv", "nan_to_num", "ne",
+    "neg", "nonzero", "norm", "outer", "pad", "permute", "pow", "reciprocal", "relu", "repeat",
+    "reshape", "roll", "round", "rsqrt", "sigmoid", "sign", "silu", "sin", "softmax", "softplus",
+    "sort", "split", "sqrt", "square", "squeeze", "stack", "std", "sub", "sum", "sum_to", "t",
+    "tan", "tanh", "tile", "to_device", "to_dtype", "topk", "transpose", "tril", "triu", "trunc",
+    "unflatten", "unsqueeze", "var", "view", "view_as", "vstack", "where",
 ]
 
 
@@ -48,15 +50,17 @@ __all__ = [
 def _attach_methods():
     methods = ["abs", "add", "all", "allclose", "amax", "amin", "any", "argmax", "argmin",
                "argsort", "bmm", "ceil", "chunk", "clamp", "clamp_max", "clamp_min", "clip",
-               "clone", "contiguous", "cos", "cumsum", "div", "dot", "eq", "equal", "erf", "exp",
-               "expand", "expand_as", "expm1", "flatten", "flip", "floor", "gather", "ge", "gt",
-               "index_select", "isclose", "isfinite", "isinf", "isnan", "le", "lerp", "log",
-               "log10", "log1p", "log2", "log_softmax", "logsumexp", "lt", "masked_fill",
-               "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "mul", "mv", "ne",
-               "neg", "norm", "permute", "pow", "reciprocal", "relu", "repeat", "reshape", "roll",
-               "round", "rsqrt", "sigmoid", "sign", "sin", "softmax", "sort", "split", "sqrt",
-               "square", "squeeze", "std", "sub", "sum", "t", "tan", "tanh", "tile", "topk",
-               "transpose", "trunc", "unflatten", "unsqueeze", "var", "view", "view_as"]
+               "clone", "contiguous", "cos", "count_nonzero", "cumsum", "div", "dot", "eq",
+               "equal", "erf", "exp", "expand", "expand_as", "expm1", "flatten", "flip", "floor",
+               "gather", "ge", "gt", "index_select", "isclose", "isfinite", "isinf", "isnan",
+               "le", "lerp", "log", "log10", "log1p", "log2", "log_softmax", "logical_not",
+               "logical_or", "logical_xor", "logsumexp", "lt", "masked_fill", "matmul", "max",
+               "maximum", "mean", "min", "minimum", "mm", "mul", "mv", "nan_to_num", "ne", "neg",
+               "nonzero", "norm", "outer", "permute", "pow", "reciprocal", "relu", "repeat",
+               "reshape", "roll", "round", "rsqrt", "sigmoid", "sign", "sin", "softmax", "sort",
+               "split", "sqrt", "square", "squeeze", "std", "sub", "sum", "t", "tan", "tanh",
+               "tile", "topk", "transpose", "tril", "triu", "trunc", "unflatten", "unsqueeze",
+               "var", "view", "view_as"]
     g = globals()
     for name in methods:
         setattr(Tensor, name, g[name])

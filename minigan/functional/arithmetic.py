@@ -810,3 +810,36 @@ class LogicalAnd(Function):
 
 def logical_and(a, b):
     return LogicalAnd()(a, b)
+
+
+class LogicalOr(Function):
+    differentiable = False
+
+    def forward(self, a, b):
+        return self.xp.logical_or(a, b)
+
+
+class LogicalXor(Function):
+    differentiable = False
+
+    def forward(self, a, b):
+        return self.xp.logical_xor(a, b)
+
+
+class LogicalNot(Function):
+    differentiable = False
+
+    def forward(self, a):
+        return self.xp.logical_not(a)
+
+
+def logical_or(a, b):
+    return LogicalOr()(a, b)
+
+
+def logical_xor(a, b):
+    return LogicalXor()(a, b)
+
+
+def logical_not(a):
+    return LogicalNot()(a)

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from .. import backend as B
 from ..array_ops import cumulative_sum, normalize_dims, pad_arrays
 from ..autograd import Function
-from ..tensor import Tensor
+from ..tensor import Tensor, _from_host
 
 
 # ----------------------------------------------------------------------------- reshape & co.
@@ -554,3 +556,74 @@ def cumsum(input, dim):
     if input.dtype not in B.FLOAT_DTYPES and input.dtype != B.int64:
         input = input.to(B.int64)
     return CumSum(axis)(input)
+
+
+def outer(input, vec2):
+    """``torch.outer``: the (n, m) products of two vectors."""
+    if input.ndim != 1 or vec2.ndim != 1:
+        raise RuntimeError(f"outer: expected two 1-d tensors, got shapes {tuple(input.shape)} and "
+                           f"{tuple(vec2.shape)}")
+    return reshape(input, (-1, 1)) * reshape(vec2, (1, -1))
+
+
+def hstack(tensors):
+    """``torch.hstack``: joined along dimension 1 (0 for vectors)."""
+    tensors = [t if t.ndim else reshape(t, (1,)) for t in tensors]
+    return cat(tensors, 0 if tensors[0].ndim == 1 else 1)
+
+
+def vstack(tensors):
+    """``torch.vstack``: vectors become rows, then joined along dimension 0."""
+    return cat([t if t.ndim >= 2 else reshape(t, (1, -1)) for t in tensors], 0)
+
+
+def _triangle(input, diagonal, lower, name):
+    if input.ndim < 2:
+        raise RuntimeError(f"{name}: input tensor must have at least 2 dimensions")
+    xp = input.backend.xp
+    n, m = input.shape[-2:]
+    rows, cols = xp.reshape(xp.arange(n), (n, 1)), xp.reshape(xp.arange(m), (1, m))
+    keep = (cols - rows <= diagonal) if lower else (cols - rows >= diagonal)
+    from .arithmetic import where
+    return where(Tensor._wrap(keep, input.backend), input, 0)
+
+
+def tril(input, diagonal=0):
+    """``torch.tril``: the entries on and below the ``diagonal``-th diagonal; zeros elsewhere."""
+    return _triangle(input, diagonal, True, "tril")
+
+
+def triu(input, diagonal=0):
+    """``torch.triu``: the entries on and above the ``diagonal``-th diagonal; zeros elsewhere."""
+    return _triangle(input, diagonal, False, "triu")
+
+
+def nan_to_num(input, nan=0.0, posinf=None, neginf=None):
+    """``torch.nan_to_num``: NaN, +inf and -inf replaced (by default with 0 and the dtype's
+    largest and smallest finite numbers); the gradient passes where nothing was replaced."""
+    from .arithmetic import where
+    if input.dtype not in B.FLOAT_DTYPES:
+        return clone(input)
+    big = float(np.finfo(np.dtype(input.dtype.name)).max)
+    xp = input.backend.xp
+    data = input.data
+    out = where(Tensor._wrap(xp.isnan(data), input.backend), float(nan), input)
+    out = where(Tensor._wrap(data == float("inf"), input.backend), big if posinf is None else float(posinf), out)
+    return where(Tensor._wrap(data == -float("inf"), input.backend), -big if neginf is None else float(neginf), out)
+
+
+def nonzero(input, as_tuple=False):
+    """``torch.nonzero``: the (n, ndim) int64 indices of the non-zero entries (or a tuple of
+    ndim index vectors)."""
+    host = np.asarray(input.cpu().numpy())
+    found = np.nonzero(host if host.ndim else host.reshape(1))   # (a 0-d tensor: as a vector here,
+    if as_tuple:
+        return tuple(Tensor._wrap(_from_host(i, B.int64, input.backend), input.backend) for i in found)
+    stacked = np.stack(found, axis=1) if host.ndim else np.zeros((len(found[0]), 0), dtype=np.int64)  # (k, 0) here)
+    return Tensor._wrap(_from_host(stacked, B.int64, input.backend), input.backend)
+
+
+def count_nonzero(input, dim=None):
+    """``torch.count_nonzero``: how many entries are not zero (over ``dim``), int64."""
+    from .reduction import sum as total
+    return total((input != 0).to(B.int64), dim=dim) if dim is not None else total((input != 0).to(B.int64))
