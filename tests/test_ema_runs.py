@@ -112,3 +112,13 @@ def test_pattern_gan_reports_the_averaged_g_of_half(tmp_path):
     m = _metrics(out)
     assert len(m["ema"]["final_g_half"]) == 4 and m["ema"]["updates"] == 300
     assert m["ema"]["final_g_half"] != m["final_g_half"]
+
+
+def test_a_decay_that_remembers_too_much_of_the_run_is_pointed_out(tmp_path, capsys):
+    assert runs.ema_memory_note(0.999, 24_000) is None           # the book's MNIST GAN: fine
+    note = runs.ema_memory_note(0.999, 640)                       # dcgan-mnist's G steps
+    assert "averages over about 1,000 G steps and this run takes 640" in note
+    assert "keeps a weight of 53%" in note and "a decay of 0.99 fits it" in note
+    assert "too short for an EMA" in runs.ema_memory_note(0.99, 30)
+    assert main(["train", "pattern1010", "--steps", "300", "--ema", "0.999", "--out", str(tmp_path / "p")]) == 0
+    assert "note: --ema 0.999 averages over about 1,000 G steps and this run takes 300" in capsys.readouterr().out
