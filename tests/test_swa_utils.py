@@ -203,7 +203,8 @@ def test_averaged_model_first_update_copies_and_state_dict_round_trip(tmp_path):
 
 @pytest.mark.parametrize("device", DEVICES)
 def test_averaged_model_on_every_device(device):
-    """The EMA and SWA paths on the strict stand-in (and CUDA) give the CPU's numbers."""
+    """The EMA and SWA paths on the strict stand-in (and CUDA) give the CPU's numbers (on CUDA,
+    integer buffers included, which PyTorch's foreach path there would refuse)."""
     results = {}
     for where in ("cpu", device):
         for name in ("swa (default)", "ema multi"):
@@ -217,8 +218,11 @@ def test_averaged_model_on_every_device(device):
                 avg.update_parameters(model)
             results[where, name] = {k: v.detach().cpu().numpy() for k, v in avg.state_dict().items()}
     for name in ("swa (default)", "ema multi"):
+        # On CUDA PyTorch's default SWA takes its foreach path, a lerp whose weight 1 / (n + 1)
+        # is a float32 number; its CPU path divides by n + 1. minigan follows both.
+        rtol, atol = (1e-6, 1e-7) if device == "cuda" and name == "swa (default)" else (1e-13, 0)
         for key, value in results["cpu", name].items():
-            np.testing.assert_allclose(results[device, name][key], value, rtol=1e-13, err_msg=key)
+            np.testing.assert_allclose(results[device, name][key], value, rtol=rtol, atol=atol, err_msg=key)
 
 
 def test_averaged_model_errors():

@@ -165,9 +165,10 @@ class AveragedModel(Module):
                 for avgs, models in _by_device_and_dtype(mine, theirs):
                     if self.multi_avg_fn is not None:
                         self.multi_avg_fn(avgs, models, self.n_averaged.to(avgs[0].device))
-                    elif avgs[0].device.type == "cuda":   # PyTorch's foreach path: lerp
+                    elif avgs[0].device.type == "cuda" and _is_floating(avgs[0]):   # PyTorch's foreach path
                         get_swa_multi_avg_fn()(avgs, models, self.n_averaged.to(avgs[0].device))
-                    else:                                 # and its CPU path: one tensor at a time
+                    else:   # its CPU path, one tensor at a time; also for integer buffers on a GPU,
+                        # which PyTorch's foreach path refuses (use_buffers=True with BatchNorm)
                         avg_fn = get_swa_avg_fn()
                         for a, p in zip(avgs, models):
                             a.copy_(avg_fn(a, p, self.n_averaged.to(a.device)))
