@@ -224,9 +224,9 @@ class Tensor:
         hands its new array on to ``self`` while the two still share one (``_replace_array``).
         """
         alias = Tensor._wrap(self._data, self.backend)
-        source = self
-        while source._source_of_alias() is not None and source._source_of_alias()._data is source._data:
-            source = source._source_of_alias()   # p.detach().detach(): the first tensor, still shared
+        source, upstream = self, self._source_of_alias()
+        while upstream is not None and upstream._data is source._data:   # p.detach().detach():
+            source, upstream = upstream, upstream._source_of_alias()     # the first, still shared
         alias._source = weakref.ref(source)   # not a strong one: a detached fake must not keep G's graph
         return alias
 

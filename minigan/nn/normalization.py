@@ -67,8 +67,9 @@ class LayerNorm(Module):
                 f"bias={self.bias is not None}")
 
 
-class _BatchNorm(Module):
-    """Shared by BatchNorm1d and BatchNorm2d (PyTorch's ``_BatchNorm``)."""
+class _NormBase(Module):
+    """Shared by the batch and instance norms (PyTorch's ``_NormBase``): the learnt scale and
+    shift, the running statistics and their resets."""
 
     def __init__(self, num_features, eps=1e-5, momentum=0.1, affine=True, track_running_stats=True,
                  device=None, dtype=None, *, bias=True):
@@ -108,6 +109,14 @@ class _BatchNorm(Module):
             if self.bias is not None:
                 init.zeros_(self.bias)
 
+    def extra_repr(self):
+        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
+                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
+
+
+class _BatchNorm(_NormBase):
+    """Shared by BatchNorm1d and BatchNorm2d (PyTorch's ``_BatchNorm``)."""
+
     def _check_input_dim(self, input):
         raise NotImplementedError
 
@@ -125,10 +134,6 @@ class _BatchNorm(Module):
             running_mean = running_var = None
         return batch_norm(input, running_mean, running_var, self._parameters["weight"],
                           self._parameters["bias"], training, factor, self.eps)
-
-    def extra_repr(self):
-        return (f"{self.num_features}, eps={self.eps}, momentum={self.momentum}, affine={self.affine}, "
-                f"bias={self.bias is not None}, track_running_stats={self.track_running_stats}")
 
 
 class BatchNorm1d(_BatchNorm):
@@ -149,7 +154,7 @@ class BatchNorm2d(_BatchNorm):
 
 
 
-class _InstanceNorm(_BatchNorm):
+class _InstanceNorm(_NormBase):
     """Shared by InstanceNorm1d and InstanceNorm2d (PyTorch's ``_InstanceNorm``): per sample
     and channel, over the spatial positions; no learnt scale and no running statistics
     unless asked for (``affine``, ``track_running_stats``), as PyTorch's defaults."""

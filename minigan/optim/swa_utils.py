@@ -31,7 +31,7 @@ from itertools import chain
 from .. import backend as B
 from ..autograd import no_grad
 from ..nn.module import Module
-from ..nn.normalization import _BatchNorm, _InstanceNorm
+from ..nn.normalization import _BatchNorm
 from ..tensor import Tensor, tensor
 from .lr_scheduler import LRScheduler
 
@@ -201,7 +201,7 @@ def update_bn(loader, model, device=None) -> None:
     """
     momenta = {}
     for module in model.modules():
-        if isinstance(module, _BatchNorm) and not isinstance(module, _InstanceNorm):   # as PyTorch's
+        if isinstance(module, _BatchNorm):   # (not InstanceNorm, as in PyTorch)
             module.reset_running_stats()
             momenta[module] = module.momentum
     if not momenta:
