@@ -418,6 +418,12 @@ class GanExperiment:
         seeds = self.seed(minigan, count, device)
         return self.generate(G_module, seeds, labels)
 
+    def after_training(self, nets: Networks, options, say) -> dict:
+        """What a model adds to ``minigan train``'s outputs after the common ones: pictures
+        written to ``options.out``, lines told through ``say``, and the metrics returned (merged
+        into metrics.json). Nothing for the book's GANs; InfoGAN's code report."""
+        return {}
+
 
 # ============================================================================== conditional GANs
 def one_hot(torch, labels, num_classes: int = 10, device=None):

@@ -463,6 +463,7 @@ def _train_gan(experiment, options, dataset, rng, config, stop=None):
             _set_random_state(generators)
             metrics["ema"].update(_judge_digits(experiment, ema.model.module, options,
                                                 "EMA of G, the same seeds judged"))
+    metrics.update(experiment.after_training(nets, options, lambda text: _say(options, text)))
     return metrics
 
 

@@ -29,6 +29,9 @@ itself:
 * :func:`wgan_step` - one iteration: a critic step on this batch, and every ``n_critic``-th
   critic step also a G step.
 
+InfoGAN (:mod:`minigan.models.infogan`) keeps :func:`gan_step`'s order and adds to G's loss
+the terms that make its code readable by Q (:func:`info_generator_step`, :func:`infogan_step`).
+
 The batched, least-squares and logits GANs keep :func:`gan_step`'s order with another loss.
 
 Nothing here imports a framework: the functions only call methods that PyTorch and minigan
@@ -43,7 +46,8 @@ that quirk, and the loss plots look like the book's.
 from __future__ import annotations
 
 __all__ = ["Network", "train_step", "generator_step", "gan_step", "conditional_gan_step",
-           "gradient_penalty", "critic_step", "critic_generator_step", "wgan_step", "RECORD_EVERY"]
+           "gradient_penalty", "critic_step", "critic_generator_step", "wgan_step", "info_generator_step", "infogan_step",
+           "RECORD_EVERY"]
 
 #: The book appends ``loss.item()`` to ``progress`` when ``counter % 10 == 0`` (section 1.6).
 RECORD_EVERY = 10
@@ -216,3 +220,37 @@ def wgan_step(torch, D: Network, G: Network, real, seed_a, seed_b, *, n_critic=5
     if D.counter % n_critic == 0:
         loss_g = critic_generator_step(G, D, seed_b)
     return loss_d, loss_g
+
+
+# ============================================================================== InfoGAN
+def info_generator_step(torch, G: Network, D: Network, seed, targets, *, codes, lambda_cat=1.0,
+                        lambda_con=0.1):
+    """InfoGAN's G step: fool D, and let Q read the code back from the image.
+
+    ``loss = BCE(D(x), 1) + lambda_cat * CE(Q's c1 logits, c1) + lambda_con * MSE(Q's c2, c3;
+    c2, c3)`` with ``x = G(seed)``; ``codes(seed)`` gives the code inside the latent (a one-hot
+    c1, which cross entropy takes as class probabilities, and the continuous values). D's body
+    runs once for both heads (``D.module.with_codes``). G's optimiser holds G's and Q's head's
+    parameters, so only those step; D's body and head keep gradients that D's next
+    ``zero_grad`` clears, as in :func:`generator_step`.
+    """
+    F = torch.nn.functional
+    scores, logits, values = D.module.with_codes(G.module(seed))
+    c1, c23 = codes(seed)
+    loss = (D.loss_function(scores, targets) + lambda_cat * F.cross_entropy(logits, c1)
+            + lambda_con * F.mse_loss(values, c23))
+    G.record(loss)
+    _descend(G, loss)
+    return loss
+
+
+def infogan_step(torch, D: Network, G: Network, real, seed_a, seed_b, ones, zeros, *, codes,
+                 lambda_cat=1.0, lambda_con=0.1):
+    """One InfoGAN iteration in the book's order: D on ``real`` (target 1), D on the detached
+    ``G(seed_a)`` (target 0), then :func:`info_generator_step` on a new latent ``seed_b``.
+    Returns the three losses."""
+    loss_real = train_step(D, real, ones)
+    loss_fake = train_step(D, G.module(seed_a).detach(), zeros)
+    loss_g = info_generator_step(torch, G, D, seed_b, ones, codes=codes, lambda_cat=lambda_cat,
+                                 lambda_con=lambda_con)
+    return loss_real, loss_fake, loss_g

@@ -86,7 +86,10 @@ def test_same_layer_stack_on_minigan_and_torch(name):
         assert _layers(ours) == _layers(theirs)
         assert [tuple(p.shape) for p in ours.parameters()] == [tuple(p.shape) for p in theirs.parameters()]
     assert (_count(exp.discriminator(minigan)), _count(exp.generator(minigan))) == exp.parameters
-    assert not exp.book_model and exp.image_range == (-1.0, 1.0) and exp.shuffle
+    assert not exp.book_model and exp.shuffle
+    # the pixels' range is the generator's: Tanh's (-1, 1), or (InfoGAN's) Sigmoid's (0, 1)
+    last = [t for t in _layers(exp.generator(minigan)) if t in ("Tanh", "Sigmoid")][-1]
+    assert exp.image_range == {"Tanh": (-1.0, 1.0), "Sigmoid": (0.0, 1.0)}[last]
 
 
 def test_issue_settings():

@@ -166,3 +166,20 @@ def test_in_process_resume_matches_for_sngan(tmp_path):
     assert {k for k in a if k.endswith("weight_u")} == {"D.0.weight_u", "D.2.weight_u", "D.4.weight_u"}
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
+
+
+def test_in_process_resume_matches_for_infogan(tmp_path):
+    """InfoGAN's G optimiser holds Q's head, whose weights live in D's module: resumed at
+    iteration 4 of 6 (Adam's moments of Q's head restored through G's optimiser), the run ends
+    bit for bit where an unbroken one does."""
+    whole, part = tmp_path / "whole", tmp_path / "part"
+    args = ["train", "infogan", "--steps", "6", "--quiet", "--no-gif"]
+    assert main([*args, "--out", str(whole)]) == 0
+    assert main([*args, "--checkpoint-every", "4", "--out", str(part)]) == 0
+    os.remove(part / "model.npz")
+    assert iteration_of(part / "checkpoint.npz") == 4
+    assert main([*args, "--checkpoint-every", "4", "--resume", "--out", str(part)]) == 0
+    a, b = weights(whole), weights(part)
+    assert "D.q_head.3.weight" in a
+    for k in a:
+        np.testing.assert_array_equal(a[k], b[k], err_msg=k)

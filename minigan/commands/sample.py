@@ -7,9 +7,11 @@ Examples::
     minigan sample runs/cgan/model.npz --label 3 --count 16 --out threes.png
     minigan sample runs/cgan/model.npz --count 100 --nrow 10 --out all.png   # labels 0..9 cycling
     minigan sample runs/vae/model.npz --count 64 --out vae.png     # z ~ N(0, I) decoded
+    minigan sample runs/infogan/model.npz --code 3 --out c3.png    # InfoGAN's code c1 = 3
 
 An ``.npz`` holds ``images``: float32 (N, C, H, W) in [0, 1] - (N, 1, 28, 28) for MNIST - and,
-for a conditional GAN, ``labels``: the label each image was drawn for (int64 (N,)).
+for a conditional GAN, ``labels``: the label each image was drawn for (int64 (N,)); with
+``--code``, ``code``: the value of InfoGAN's c1 every image was drawn with.
 """
 from __future__ import annotations
 
@@ -26,13 +28,15 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--out", required=True, help="FILE.png (a grid) or FILE.npz (the images)")
     parser.add_argument("--label", type=int, default=None,
                         help="the digit to draw (conditional GANs such as cgan; default: 0..9 in turn)")
+    parser.add_argument("--code", type=int, default=None,
+                        help="the value 0..9 of the code c1 an InfoGAN learnt (infogan; default: random)")
     parser.add_argument("--nrow", type=int, default=None,
                         help="images per row of the PNG grid (default 8; 10 for a conditional GAN "
                              "without --label, one column per label)")
     parser.add_argument("--device", type=device_arg, default="cpu")
 
 
-def sample(model, count, seed, out, nrow=None, device="cpu", label=None):
+def sample(model, count, seed, out, nrow=None, device="cpu", label=None, code=None):
     import numpy as np
 
     import minigan
@@ -62,6 +66,16 @@ def sample(model, count, seed, out, nrow=None, device="cpu", label=None):
     elif label is not None:
         raise ModelFileError(f"{model}: holds {experiment.name!r}, which is not a conditional GAN; "
                              "--label needs one (such as cgan)")
+    if code is not None:
+        from ..models.infogan import CATEGORIES, InfoGanModel
+        if not isinstance(experiment, InfoGanModel):
+            raise ModelFileError(f"{model}: holds {experiment.name!r}, which learnt no code; --code "
+                                 "needs an InfoGAN (infogan)")
+        if not 0 <= code < CATEGORIES:
+            raise ModelFileError(f"{model}: {experiment.name}'s code c1 takes the values "
+                                 f"0..{CATEGORIES - 1}, not --code {code}")
+        extra["code"] = code
+        what = f" with code c1 = {code}"
     minigan.manual_seed(seed)
     images = (experiment.sample(modules["autoencoder"], count, device)
               if experiment.kind == "autoencoder" else
@@ -84,4 +98,4 @@ def run(args) -> int:
     if args.nrow is not None and args.nrow < 1:
         return fail("sample", f"--nrow must be at least 1, got {args.nrow}")
     return run_reporting("sample", sample, args.model, args.count, args.seed, args.out,
-                         args.nrow, args.device, args.label)
+                         args.nrow, args.device, args.label, args.code)

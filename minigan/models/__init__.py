@@ -12,6 +12,7 @@ dcgan                 dcgan.DCGAN                        Radford et al.'s DCGAN,
 wgan                  wgan.WGAN                          Wasserstein critic, weight clipping, RMSprop
 wgan-gp               wgan_gp.WGAN_GP                    gradient penalty by double backward
 sngan                 sngan.SNGAN                        spectrally normalised D, hinge loss
+infogan               infogan.INFOGAN                    a digit code learnt without labels (D + Q)
 autoencoder           autoencoder.AUTOENCODER            784-...-3 code and back, Tanh, summed MSE
 conv-autoencoder      conv_autoencoder.CONV_AUTOENCODER  strided convs, max-pooling, conv-transposes
 vae                   vae.VAE                            Kingma & Welling: BCE + KL, reparameterised
@@ -47,6 +48,7 @@ _REGISTRY = {
     "wgan": ("wgan", "WGAN"),
     "wgan-gp": ("wgan_gp", "WGAN_GP"),
     "sngan": ("sngan", "SNGAN"),
+    "infogan": ("infogan", "INFOGAN"),
     "autoencoder": ("autoencoder", "AUTOENCODER"),
     "conv-autoencoder": ("conv_autoencoder", "CONV_AUTOENCODER"),
     "vae": ("vae", "VAE"),
