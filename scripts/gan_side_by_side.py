@@ -95,6 +95,11 @@ def is_wasserstein(model) -> bool:
     return isinstance(model, WassersteinGan)
 
 
+def is_infogan(model) -> bool:
+    from minigan.models.infogan import InfoGanModel
+    return isinstance(model, InfoGanModel)
+
+
 def fit_minigan(model, nets, train, *, epochs: int, steps, seed: int, dtype: str = "float32") -> int:
     """minigan's own loop, :meth:`GanExperiment.fit`, with the model's defaults."""
     import minigan
@@ -109,13 +114,14 @@ def fit_torch(model, nets, train, *, epochs: int, steps, seed: int, dtype: str =
 
     :meth:`GanExperiment.iteration` draws its seeds with minigan, so it cannot drive the
     PyTorch twin; this loop does what it does with PyTorch tensors and PyTorch-drawn seeds,
-    calling the same :func:`gan_step` / :func:`wgan_step` (the choice is the model's class;
+    calling the same :func:`gan_step` / :func:`wgan_step` / :func:`infogan_step` (the choice is the model's class;
     the settings are read from the model, never repeated here).
     """
     import torch
 
     from minigan.experiment import batches
-    from minigan.training import gan_step, wgan_step
+    from minigan.models.infogan import codes_of
+    from minigan.training import gan_step, infogan_step, wgan_step
 
     torch.manual_seed(seed)
     fdtype = getattr(torch, dtype)
@@ -135,6 +141,10 @@ def fit_torch(model, nets, train, *, epochs: int, steps, seed: int, dtype: str =
             wgan_step(torch, nets.D, nets.G, real, seed_a, seed_b, n_critic=model.n_critic,
                       clip=model.clip, alpha=alpha, penalty_weight=model.penalty_weight,
                       hinge=model.hinge)
+        elif is_infogan(model):
+            ones, zeros = model.targets(torch, n, dtype=fdtype)
+            infogan_step(torch, nets.D, nets.G, real, seed_a, seed_b, ones, zeros, codes=codes_of,
+                         lambda_cat=model.lambda_cat, lambda_con=model.lambda_con)
         else:
             ones, zeros = model.targets(torch, n, dtype=fdtype)
             gan_step(nets.D, nets.G, real, seed_a, seed_b, ones, zeros)
@@ -208,6 +218,12 @@ def run_one(name: str, framework: str, state: dict, *, seed: int, steps, epochs:
         "load_average_start": [round(x, 2) for x in load_start],
         "load_average_end": [round(x, 2) for x in os.getloadavg()],
     }
+    if is_infogan(model):   # Q's code as a classifier of the held-out real digits
+        from minigan.models.infogan_codes import matched_accuracy, q_reading
+        test = load_mnist(None, "test")
+        images = fw.from_numpy(test.images.astype(np.float32) / 255.0)
+        read = matched_accuracy(q_reading(nets.D.module, images, torch=fw), test.labels)
+        out["q_accuracy"], out["q_code_to_label"] = read["accuracy"], read["code_to_label"]
     if framework == "torch":
         out["torch_threads"] = fw.get_num_threads()
     return out
@@ -241,7 +257,8 @@ def side_by_side(name: str, *, seed: int = 0, steps=None, epochs=None, framework
         results[fw] = run_one(name, fw, state, seed=seed, steps=steps, epochs=epochs)
         r = results[fw]
         log(f"  {fw}: {r['steps']} steps in {r['train_seconds']:.1f} s; FD {r['frechet_distance']:.2f}, "
-            f"{r['classes_covered']} classes, largest {r['largest_share']:.1%}")
+            f"{r['classes_covered']} classes, largest {r['largest_share']:.1%}"
+            + (f"; Q's code reads {r['q_accuracy']:.1%} of the test digits right" if "q_accuracy" in r else ""))
     baseline = metrics.real_baseline(COUNT, seed=seed)
     baseline.pop("sets")
     baseline["frechet_distance_reference_count"] = len(metrics.held_out_digits())
@@ -261,7 +278,8 @@ def side_by_side(name: str, *, seed: int = 0, steps=None, epochs=None, framework
         "loop": ("minigan: GanExperiment.fit; PyTorch: the same batches (minigan.experiment.batches, "
                  f"rng={seed}), the same real batches, seeds from torch.manual_seed({seed}) via the "
                  "model's seed(torch, n), and the same minigan.training step function ("
-                 + ("wgan_step" if is_wasserstein(model) else "gan_step") + ")"),
+                 + ("wgan_step" if is_wasserstein(model) else "infogan_step" if is_infogan(model)
+                    else "gan_step") + ")"),
         "run": "one process, the frameworks one after the other (" + ", ".join(frameworks) + ")",
         "threads": {"env": {k: os.environ.get(k) for k in THREAD_VARS},
                     "torch": torch.get_num_threads()},

@@ -173,7 +173,7 @@ def _numpy_seed(size, rng_seed=5):
     return seed
 
 
-@pytest.mark.parametrize("name, steps", [("gan-mlp", 4), ("wgan", 7)])
+@pytest.mark.parametrize("name, steps", [("gan-mlp", 4), ("wgan", 7), ("infogan", 2)])
 def test_the_pytorch_loop_is_the_same_training_as_fit_float64(script, name, steps):
     """With the noise taken out of the two RNGs (the same seeds on both), the script's PyTorch
     loop and minigan's ``GanExperiment.fit`` end on the same weights in float64: the same
