@@ -370,6 +370,14 @@ class GanExperiment:
                 on_step(it, epoch, None)
         return it
 
+    def discriminator_readout(self, D: Network, reals, device=None, count: int = 4):
+        """After the D test: D's answers on the first ``count`` real items and on ``count``
+        noise inputs, as two lists of floats (one sample at a time, as the book prints them)."""
+        with minigan.no_grad():
+            real = [float(D(*self.real_input(reals[i])).item()) for i in range(count)]
+            noise = [float(D(*self.noise_input(device)).item()) for _ in range(count)]
+        return real, noise
+
     def real_input(self, item):
         """``(inputs, condition)`` that D reads for a real dataset item (no condition here)."""
         return self.real(item), None
@@ -547,6 +555,50 @@ class GanModel(GanExperiment):
         low, high = self.image_range
         images = super().to_images(out)
         return np.clip((images - low) / (high - low), 0.0, 1.0).astype(np.float32)
+
+    def noise_batch(self, n: int, device=None):
+        """``n`` of the D test's uniform "random images" as one batch, in the pixel range (a noise
+        image already shaped as a batch of one, DCGAN's (1, nc, size, size), joins on that axis)."""
+        parts = [self.noise(minigan, device) for _ in range(n)]
+        return self.scale(minigan.cat(parts) if parts[0].ndim == 4 else minigan.stack(parts))
+
+    def discriminator_test(self, D: Network, reals, *, epochs: int = 1, steps: int | None = None,
+                           device=None, dtype=None, on_step=None) -> int:
+        """The book's D test on the model's own batches: D trained on each batch of reals
+        (target 1), then on as many uniform random images (target 0) - one sample at a time
+        would not suit a D with BatchNorm or convolutions. A critic (WGAN, SN-GAN) takes its own
+        step instead, with the noise as its fakes (:meth:`critic_test_step`)."""
+        it = 0
+        for epoch, _, index in batches(len(reals), epochs=epochs, batch_size=self.batch_size,
+                                       shuffle=self.shuffle, rng=0):
+            if steps is not None and it >= steps:
+                break
+            real = _move(self.real_batch(reals, index), device, dtype)
+            noise = _move(self.noise_batch(real.shape[0], device), None, dtype)
+            self.critic_test_step(D, real, noise) if D.loss_function is None else self._bce_test_step(D, real, noise, device, dtype)
+            it += 1
+            if on_step is not None:
+                on_step(it, epoch, None)
+        return it
+
+    def _bce_test_step(self, D, real, noise, device, dtype):
+        ones, zeros = self.targets(minigan, real.shape[0], device, dtype)
+        train_step(D, real, ones)
+        train_step(D, noise, zeros)
+
+    def critic_test_step(self, D: Network, real, noise):
+        """A D test step for a model whose D has no BCE targets (overridden by the critics)."""
+        raise ValueError(f"{self.name}: its discriminator has no loss of its own to test")
+
+    def discriminator_readout(self, D: Network, reals, device=None, count: int = 4):
+        """D's answers on the first ``count`` reals and on ``count`` noise images, read as one
+        batch of both: a D with BatchNorm in training mode normalises by the batch, and a batch
+        of reals alone and one of noise alone would each be normalised into the same shape."""
+        both = minigan.cat((_move(self.real_batch(reals, np.arange(count)), device, None),
+                            self.noise_batch(count, device)))
+        with minigan.no_grad():
+            answers = np.asarray(D.module(both).cpu().numpy()).reshape(-1)
+        return [float(v) for v in answers[:count]], [float(v) for v in answers[count:]]
 
 
 def epochs_for(steps: int | None, epochs: int, n: int, batch_size: int) -> int:

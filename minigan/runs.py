@@ -335,7 +335,8 @@ def _discriminator_test(experiment, options, dataset, config):
     nets = experiment.build(device=options.device)
     D = nets.D
     epochs = options.epochs or 1
-    total = min(epochs * len(dataset), options.steps) if options.steps else epochs * len(dataset)
+    per_epoch = -(-len(dataset) // getattr(experiment, "batch_size", 1))   # the models' own batches
+    total = min(epochs * per_epoch, options.steps) if options.steps else epochs * per_epoch
     bar = _progress_bar(total, options, f"{experiment.name} D test")
     start = time.perf_counter()
     iterations = experiment.discriminator_test(D, dataset, epochs=epochs, steps=options.steps,
@@ -345,9 +346,7 @@ def _discriminator_test(experiment, options, dataset, config):
     bar.close()
     viz.plot_progress(D.progress, os.path.join(options.out, "loss_d_test.png"), style=experiment.plot_style,
                       title=f"{experiment.name}: discriminator test")
-    with minigan.no_grad():
-        real = [float(D(*experiment.real_input(dataset[i])).item()) for i in range(4)]
-        noise = [float(D(*experiment.noise_input(options.device)).item()) for _ in range(4)]
+    real, noise = experiment.discriminator_readout(D, dataset, options.device)
     config["discriminator_test"] = True
     _say(options, "  D(real) = " + ", ".join(f"{v:.4f}" for v in real)
          + "; D(noise) = " + ", ".join(f"{v:.4g}" for v in noise))

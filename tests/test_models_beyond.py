@@ -326,3 +326,24 @@ def test_examples_run(tmp_path, script, args):
     assert done.returncode == 0, done.stderr
     assert "of 10 classes" in done.stdout
     assert sorted(p.suffix for p in tmp_path.iterdir()) == [".png", ".png"]
+
+
+# ============================================================================== the D test
+@pytest.mark.parametrize("name", [n for n in models.NAMES if models.get(n).kind == "gan"])
+def test_discriminator_test_runs_on_the_models_batches(name, tmp_path):
+    """The book's D test (D alone, reals against uniform noise) on each model's own batches:
+    a conv or BatchNorm D cannot read one 784-vector at a time, and a critic (no BCE targets)
+    takes its own step with the noise as its fakes."""
+    out = tmp_path / name
+    assert main(["train", name, "--discriminator-test", "--steps", "2", "--quiet", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["iterations"] == 2 and len(metrics["d_real"]) == 4 and len(metrics["d_noise"]) == 4
+    assert (out / "loss_d_test.png").exists()
+
+
+@pytest.mark.parametrize("name", ["gan-batched", "sngan", "wgan-gp"])
+def test_discriminator_test_separates_reals_from_noise(name, tmp_path):
+    out = tmp_path / name
+    assert main(["train", name, "--discriminator-test", "--steps", "30", "--quiet", "--out", str(out)]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert min(metrics["d_real"]) > max(metrics["d_noise"])

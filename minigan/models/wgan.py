@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import minigan
 
 from ..experiment import GanModel, _move, randn_seed
-from ..training import wgan_step
+from ..training import Network, critic_step, wgan_step
 from . import gan_batched
 
 
@@ -46,6 +46,16 @@ class WassersteinGan(GanModel):
         return wgan_step(minigan, nets.D, nets.G, real, seed_a, seed_b, n_critic=self.n_critic,
                          clip=self.clip, alpha=alpha, penalty_weight=self.penalty_weight,
                          hinge=self.hinge)
+
+
+    def critic_test_step(self, D, real, noise):
+        """The D test of a critic: its own step (:func:`~minigan.training.critic_step`, with
+        clipping, hinge or penalty as in training) with the uniform noise as the fakes."""
+        alpha = None
+        if self.penalty_weight:
+            alpha = minigan.rand(real.shape[0], *([1] * (real.ndim - 1)), device=real.device).to(real.dtype)
+        critic_step(minigan, D, Network(minigan.nn.Identity(), None), real, noise, clip=self.clip,
+                    alpha=alpha, penalty_weight=self.penalty_weight, hinge=self.hinge)
 
 
 def critic(torch=minigan):
