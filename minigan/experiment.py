@@ -348,14 +348,20 @@ class GanExperiment:
         return gan_step(nets.D, nets.G, real, seed_a, seed_b, ones, zeros)
 
     def discriminator_test(self, D: Network, reals, *, epochs: int = 1, steps: int | None = None,
-                           device=None, dtype=None, on_step=None) -> int:
+                           device=None, dtype=None, on_step=None, batch_size: int = 1,
+                           shuffle: bool = False) -> int:
         """The book's first experiment with every GAN: can D alone learn real from noise?
 
         For each real sample, ``D.train(real, 1.0)`` then ``D.train(noise, 0.0)`` with the
         experiment's uniform "random image" (BOOK_SPEC 4.06, 4.07, 4.08 ...); a conditional
         D reads the real sample's label, and a random one with the noise (4.16). Returns the
         iterations run; afterwards D should answer near 1 for real samples and near 0 for noise.
+        The book's test takes one sample at a time, in stored order (``batch_size`` and
+        ``shuffle`` are for the models beyond the book, :meth:`GanModel.discriminator_test`).
         """
+        if batch_size != 1 or shuffle:
+            raise ValueError(f"{self.name}: the book's discriminator test trains on one sample at a "
+                             "time, in stored order (--batch-size and --shuffle do not apply)")
         ones, zeros = self.targets(minigan, None, device, dtype)
         it = 0
         for epoch, _, index in batches(len(reals), epochs=epochs):
@@ -563,28 +569,31 @@ class GanModel(GanExperiment):
         return self.scale(minigan.cat(parts) if parts[0].ndim == 4 else minigan.stack(parts))
 
     def discriminator_test(self, D: Network, reals, *, epochs: int = 1, steps: int | None = None,
-                           device=None, dtype=None, on_step=None) -> int:
-        """The book's D test on the model's own batches: D trained on each batch of reals
-        (target 1), then on as many uniform random images (target 0) - one sample at a time
-        would not suit a D with BatchNorm or convolutions. A critic (WGAN, SN-GAN) takes its own
-        step instead, with the noise as its fakes (:meth:`critic_test_step`)."""
+                           device=None, dtype=None, on_step=None, batch_size: int | None = None,
+                           shuffle: bool | None = None) -> int:
+        """The book's D test on batches (the model's own unless given): D trained on each batch
+        of reals (target 1), then on as many uniform random images (target 0) - one sample at a
+        time would not suit a D with BatchNorm or convolutions. A critic (WGAN, SN-GAN) takes
+        its own step instead, with the noise as its fakes (:meth:`critic_test_step`)."""
+        batch_size = self.batch_size if batch_size is None else batch_size
+        shuffle = self.shuffle if shuffle is None else shuffle
         it = 0
-        for epoch, _, index in batches(len(reals), epochs=epochs, batch_size=self.batch_size,
-                                       shuffle=self.shuffle, rng=0):
+        for epoch, _, index in batches(len(reals), epochs=epochs, batch_size=batch_size,
+                                       shuffle=shuffle, rng=0):
             if steps is not None and it >= steps:
                 break
             real = _move(self.real_batch(reals, index), device, dtype)
             noise = _move(self.noise_batch(real.shape[0], device), None, dtype)
-            self.critic_test_step(D, real, noise) if D.loss_function is None else self._bce_test_step(D, real, noise, device, dtype)
+            if D.loss_function is None:
+                self.critic_test_step(D, real, noise)
+            else:
+                ones, zeros = self.targets(minigan, real.shape[0], device, dtype)
+                train_step(D, real, ones)
+                train_step(D, noise, zeros)
             it += 1
             if on_step is not None:
                 on_step(it, epoch, None)
         return it
-
-    def _bce_test_step(self, D, real, noise, device, dtype):
-        ones, zeros = self.targets(minigan, real.shape[0], device, dtype)
-        train_step(D, real, ones)
-        train_step(D, noise, zeros)
 
     def critic_test_step(self, D: Network, real, noise):
         """A D test step for a model whose D has no BCE targets (overridden by the critics)."""

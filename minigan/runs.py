@@ -335,12 +335,13 @@ def _discriminator_test(experiment, options, dataset, config):
     nets = experiment.build(device=options.device)
     D = nets.D
     epochs = options.epochs or 1
-    per_epoch = -(-len(dataset) // getattr(experiment, "batch_size", 1))   # the models' own batches
+    per_epoch = -(-len(dataset) // options.batch_size)
     total = min(epochs * per_epoch, options.steps) if options.steps else epochs * per_epoch
     bar = _progress_bar(total, options, f"{experiment.name} D test")
     start = time.perf_counter()
     iterations = experiment.discriminator_test(D, dataset, epochs=epochs, steps=options.steps,
-                                               device=options.device,
+                                               device=options.device, batch_size=options.batch_size,
+                                               shuffle=options.shuffle,
                                                on_step=lambda *a: bar.update(1))
     seconds = time.perf_counter() - start
     bar.close()

@@ -347,3 +347,14 @@ def test_discriminator_test_separates_reals_from_noise(name, tmp_path):
     assert main(["train", name, "--discriminator-test", "--steps", "30", "--quiet", "--out", str(out)]) == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert min(metrics["d_real"]) > max(metrics["d_noise"])
+
+
+def test_discriminator_test_takes_the_batch_size_given(tmp_path, capsys):
+    out = tmp_path / "b8"
+    assert main(["train", "gan-batched", "--discriminator-test", "--batch-size", "8", "--epochs", "1",
+                 "--quiet", "--out", str(out)]) == 0
+    assert json.loads((out / "metrics.json").read_text())["iterations"] == 500     # 4,000 digits / 8
+    # the book's test is one sample at a time: said in one line, before any training
+    assert main(["train", "mnist-gan", "--discriminator-test", "--batch-size", "8", "--quiet",
+                 "--out", str(tmp_path / "book")]) == 2
+    assert "one sample at a time" in capsys.readouterr().err

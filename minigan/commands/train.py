@@ -84,6 +84,11 @@ def run(args) -> int:
     if options.discriminator_test and experiment.kind != "gan":
         return fail("train", f"--discriminator-test trains a GAN's discriminator alone; "
                              f"{experiment.name} is a {experiment.kind}, with no discriminator")
+    if options.discriminator_test and getattr(experiment, "book_model", False) and (
+            options.batch_size != 1 or options.shuffle):
+        return fail("train", f"--discriminator-test: the book's test of {experiment.name}'s D trains "
+                             "on one sample at a time, in stored order; --batch-size and --shuffle "
+                             "apply to the GANs beyond the book")
     if options.ema is not None and (experiment.kind != "gan" or options.discriminator_test):
         return fail("train", f"--ema averages a GAN generator's weights; {experiment.name} "
                              + ("trains no generator under --discriminator-test" if options.discriminator_test

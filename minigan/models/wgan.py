@@ -47,7 +47,6 @@ class WassersteinGan(GanModel):
                          clip=self.clip, alpha=alpha, penalty_weight=self.penalty_weight,
                          hinge=self.hinge)
 
-
     def critic_test_step(self, D, real, noise):
         """The D test of a critic: its own step (:func:`~minigan.training.critic_step`, with
         clipping, hinge or penalty as in training) with the uniform noise as the fakes."""
