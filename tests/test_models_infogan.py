@@ -17,6 +17,8 @@ from minigan.models.infogan import CATEGORIES, CONTINUOUS, INFOGAN, LATENT, NOIS
 from minigan.models.infogan_codes import best_matching, code_grids, matched_accuracy, q_reading
 from minigan.training import info_generator_step, infogan_step
 
+from device_params import NOT_NUMPY
+
 torch = pytest.importorskip("torch")
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")   # (tests/conftest.py)
@@ -272,3 +274,18 @@ def test_example_runs(tmp_path):
     assert "of the 1000 held-out digits right" in done.stdout
     assert sorted(p.name for p in tmp_path.iterdir()) == ["code_c2.png", "code_c3.png", "codes.png",
                                                          "infogan_losses.png"]
+
+
+@pytest.mark.parametrize("device", NOT_NUMPY)
+def test_train_sample_and_d_test_on_other_devices(device, tmp_path):
+    """Everything InfoGAN adds (latents, the step, the code pictures and report, sampling a
+    code, the batched D test) on array-api-strict (which found an out-of-range slice stop) and
+    on CUDA where there is one."""
+    out = tmp_path / "run"
+    assert main(["train", "infogan", "--device", device, "--steps", "2", "--quiet", "--no-gif",
+                 "--out", str(out)]) == 0
+    assert json.loads((out / "metrics.json").read_text())["codes"]["real"]["count"] == 1000
+    assert main(["sample", str(out / "model.npz"), "--code", "2", "--count", "3", "--device", device,
+                 "--out", str(tmp_path / "c.npz")]) == 0
+    assert main(["train", "infogan", "--device", device, "--discriminator-test", "--steps", "2",
+                 "--quiet", "--out", str(tmp_path / "d")]) == 0

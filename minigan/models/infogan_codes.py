@@ -78,10 +78,10 @@ def generate_among_random(experiment, G_module, seeds, device=None):
     (the book never calls ``eval()``), so BatchNorm normalises by the batch's own statistics: a
     grid whose rows share one z, or a batch of one code value, would be normalised against
     itself, so such latents travel among ordinary ones."""
-    part = AMONG // 2
+    part, n = AMONG // 2, seeds.shape[0]
     out = []
-    for start in range(0, seeds.shape[0], part):
-        chunk = seeds[start:start + part]
+    for start in range(0, n, part):
+        chunk = seeds[start:min(start + part, n)]   # (the array API refuses a stop past the end)
         fill = latent(minigan, AMONG - chunk.shape[0], device)
         batch = minigan.cat((chunk.to(fill.dtype), fill), dim=0)
         out.append(experiment.generate(G_module, batch)[:chunk.shape[0]])
@@ -128,7 +128,7 @@ def q_reading(D_module, images, batch: int = 500, torch=minigan):
     out = []
     with torch.no_grad():
         for start in range(0, len(images), batch):
-            _, logits, _ = reader.with_codes(images[start:start + batch])
+            _, logits, _ = reader.with_codes(images[start:min(start + batch, len(images))])
             out.append(np.asarray(logits.argmax(dim=1).cpu().numpy()))
     return np.concatenate(out)
 
