@@ -46,8 +46,8 @@ that quirk, and the loss plots look like the book's.
 from __future__ import annotations
 
 __all__ = ["Network", "train_step", "generator_step", "gan_step", "conditional_gan_step",
-           "gradient_penalty", "critic_step", "critic_generator_step", "wgan_step", "info_generator_step", "infogan_step",
-           "RECORD_EVERY"]
+           "gradient_penalty", "critic_step", "critic_generator_step", "wgan_step",
+           "info_generator_step", "infogan_step", "RECORD_EVERY"]
 
 #: The book appends ``loss.item()`` to ``progress`` when ``counter % 10 == 0`` (section 1.6).
 RECORD_EVERY = 10

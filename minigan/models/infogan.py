@@ -198,8 +198,8 @@ class InfoGanModel(GanModel):
         if not 0 <= code < CATEGORIES:
             raise ValueError(f"{self.name}: its code c1 takes the values 0..{CATEGORIES - 1}, not {code}")
         from .infogan_codes import generate_among_random
-        return generate_among_random(self, G_module, latent(minigan, count, device, categories=[code] * count),
-                                     device)
+        seeds = latent(minigan, count, device, categories=[code] * count)
+        return generate_among_random(self, G_module, seeds, device)
 
     def after_training(self, nets, options, say) -> dict:
         """The code pictures, and (on MNIST digits) :func:`code_report`."""
