@@ -71,7 +71,12 @@ def cases_for(batch, n_in, n_out, rng):
     usual, other = np.dot(x, W.T), np.dot(W, x.T).T
     agreement = {"same_bits": bool(np.array_equal(usual, other)),
                  "max_relative_difference": float(np.abs(usual - other).max() / np.abs(usual).max()),
-                 "w_t_same_bits": bool(np.array_equal(usual, np.dot(x, Wt)))}
+                 "w_t_same_bits": bool(np.array_equal(usual, np.dot(x, Wt))),
+                 # the same three numbers in either layout: forward, weight and input gradients
+                 "w_t_max_relative_difference": max(
+                     float(np.abs(p - q).max() / np.abs(p).max()) for p, q in
+                     ((usual, np.dot(x, Wt)), (np.dot(gy.T, x), np.dot(x.T, gy).T),
+                      (np.dot(gy, W), np.dot(gy, Wt.T))))}
     return agreement, [Case("usual", lambda: np.dot(x, W.T)), Case("other way", lambda: np.dot(W, x.T).T),
                        Case("other + copy", other_copied), Case("add C+C", lambda: a + b),
                        Case("add C+F", lambda: a + b_f), Case("W^T stored", lambda: np.dot(x, Wt)),

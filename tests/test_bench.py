@@ -302,13 +302,16 @@ def test_bench_conv_samples_go_through_the_phase_check(monkeypatch):
 
 def test_bench_linear_orientation_quick(tmp_path):
     """benchmarks/bench_linear_orientation.py runs and writes its JSON; the two orientations of
-    a Linear product agree to float32 rounding (bit for bit only with some BLAS kernels)."""
+    a Linear product, and the weight stored either way (forward, weight and input gradients),
+    agree to float32 rounding (bit for bit only with some BLAS kernels)."""
     bench = load_benchmark("bench_linear_orientation")
     result = bench.main(["--quick", "--batches", "2", "64", "--out", str(tmp_path)])
     rows = json.load(open(tmp_path / "linear_orientation.json"))["rows"]
     assert len(rows) == len(result["rows"]) == 2 * len(bench.LAYERS)
     assert all(isinstance(r["same_bits"], bool) and r["max_relative_difference"] < 1e-5 for r in rows)
-    assert all(set(r["us"]) == {"usual", "other way", "other + copy", "add C+C", "add C+F"} for r in rows)
+    assert all(set(r["us"]) == {"usual", "other way", "other + copy", "add C+C", "add C+F", "W^T stored",
+                                "dW usual", "dW, W^T", "dx usual", "dx, W^T"} for r in rows)
+    assert all(r["w_t_max_relative_difference"] < 1e-5 and r["w_t_iteration_ratio"] > 0 for r in rows)
 
 
 def test_bench_vm_phases_quick(tmp_path):
