@@ -349,7 +349,7 @@ class GanExperiment:
 
     def discriminator_test(self, D: Network, reals, *, epochs: int = 1, steps: int | None = None,
                            device=None, dtype=None, on_step=None, batch_size: int = 1,
-                           shuffle: bool = False) -> int:
+                           shuffle: bool = False, rng=None) -> int:
         """The book's first experiment with every GAN: can D alone learn real from noise?
 
         For each real sample, ``D.train(real, 1.0)`` then ``D.train(noise, 0.0)`` with the
@@ -570,16 +570,17 @@ class GanModel(GanExperiment):
 
     def discriminator_test(self, D: Network, reals, *, epochs: int = 1, steps: int | None = None,
                            device=None, dtype=None, on_step=None, batch_size: int | None = None,
-                           shuffle: bool | None = None) -> int:
+                           shuffle: bool | None = None, rng=0) -> int:
         """The book's D test on batches (the model's own unless given): D trained on each batch
         of reals (target 1), then on as many uniform random images (target 0) - one sample at a
         time would not suit a D with BatchNorm or convolutions. A critic (WGAN, SN-GAN) takes
-        its own step instead, with the noise as its fakes (:meth:`critic_test_step`)."""
+        its own step instead, with the noise as its fakes (:meth:`critic_test_step`). ``rng``
+        orders shuffled batches as in :func:`batches` (``minigan train`` passes its seed)."""
         batch_size = self.batch_size if batch_size is None else batch_size
         shuffle = self.shuffle if shuffle is None else shuffle
         it = 0
         for epoch, _, index in batches(len(reals), epochs=epochs, batch_size=batch_size,
-                                       shuffle=shuffle, rng=0):
+                                       shuffle=shuffle, rng=rng):
             if steps is not None and it >= steps:
                 break
             real = _move(self.real_batch(reals, index), device, dtype)

@@ -239,7 +239,7 @@ def _train(experiment, options, stop) -> dict:
         from .autoencoder_runs import train_autoencoder
         metrics = train_autoencoder(experiment, options, dataset, rng, config, stop)
     elif options.discriminator_test:
-        metrics = _discriminator_test(experiment, options, dataset, config)
+        metrics = _discriminator_test(experiment, options, dataset, rng, config)
     else:
         metrics = _train_gan(experiment, options, dataset, rng, config, stop)
     _write_json(os.path.join(options.out, "config.json"), config)
@@ -329,7 +329,7 @@ def batchnorm_accuracies(experiment, module, test, device=None, train_mode=None,
 
 
 # ============================================================================== GANs
-def _discriminator_test(experiment, options, dataset, config):
+def _discriminator_test(experiment, options, dataset, rng, config):
     """D alone, real (1) against uniform noise (0): the test before each GAN of the book."""
     from . import viz
     nets = experiment.build(device=options.device)
@@ -341,7 +341,7 @@ def _discriminator_test(experiment, options, dataset, config):
     start = time.perf_counter()
     iterations = experiment.discriminator_test(D, dataset, epochs=epochs, steps=options.steps,
                                                device=options.device, batch_size=options.batch_size,
-                                               shuffle=options.shuffle,
+                                               shuffle=options.shuffle, rng=rng,
                                                on_step=lambda *a: bar.update(1))
     seconds = time.perf_counter() - start
     bar.close()

@@ -15,7 +15,9 @@ from __future__ import annotations
 import warnings
 
 from ..functional import activation as A
-from .module import Module
+from ..functional.image_blocks import prelu
+from ..tensor import full
+from .module import Module, Parameter
 
 __all__ = ["Sigmoid", "Tanh", "ReLU", "LeakyReLU", "GELU", "Softmax", "LogSoftmax", "Softplus", "SiLU",
            "ELU", "PReLU"]
@@ -122,14 +124,11 @@ class PReLU(Module):
     """LeakyReLU with a learnt slope: one for all channels, or one per channel (SRGAN)."""
 
     def __init__(self, num_parameters=1, init=0.25, device=None, dtype=None):
-        from ..tensor import full
-        from .module import Parameter
         super().__init__()
         self.num_parameters, self.init = num_parameters, init
         self.weight = Parameter(full((num_parameters,), init, device=device, dtype=dtype))
 
     def forward(self, input):
-        from ..functional.image_blocks import prelu
         return prelu(input, self.weight)
 
     def extra_repr(self):

@@ -8,6 +8,7 @@ the same; the maths, and PyTorch's choice of which tied maximum gets the gradien
 from __future__ import annotations
 
 from ..functional import pool as P
+from ..functional.image_blocks import adaptive_avg_pool2d
 from .module import Module
 
 __all__ = ["MaxPool2d", "AvgPool2d", "AdaptiveAvgPool2d"]
@@ -62,7 +63,6 @@ class AdaptiveAvgPool2d(Module):
         self.output_size = output_size
 
     def forward(self, input):
-        from ..functional.image_blocks import adaptive_avg_pool2d
         return adaptive_avg_pool2d(input, self.output_size)
 
     def extra_repr(self):
