@@ -49,7 +49,7 @@ def main():
     viz.plot_gan_progress(nets.D.progress, nets.G.progress, "infogan_losses.png")
     code_pictures(gan, nets.G.module, ".")     # codes.png: row k drawn with code k, a z per column;
     #                                            code_c2.png, code_c3.png: the two numbers from -2 to 2
-    images = torch.tensor(test.images.astype(np.float32) / 255.0)
+    _, images, _ = test.batch(np.arange(len(test)))          # every held-out digit, in [0, 1]
     read = matched_accuracy(q_reading(nets.D.module, images), test.labels)
     print(f"infogan: {steps} steps; Q's code classifies {read['accuracy']:.1%} of the "
           f"{len(test.labels)} held-out digits right (codes matched to digits: {read['code_to_label']})")

@@ -221,7 +221,7 @@ def run_one(name: str, framework: str, state: dict, *, seed: int, steps, epochs:
     if is_infogan(model):   # Q's code as a classifier of the held-out real digits
         from minigan.models.infogan_codes import matched_accuracy, q_reading
         test = load_mnist(None, "test")
-        images = fw.from_numpy(test.images.astype(np.float32) / 255.0)
+        images = fw.from_numpy(np.array(test.batch(np.arange(len(test)))[1].numpy(), copy=True))
         read = matched_accuracy(q_reading(nets.D.module, images, torch=fw), test.labels)
         out["q_accuracy"], out["q_code_to_label"] = read["accuracy"], read["code_to_label"]
     if framework == "torch":

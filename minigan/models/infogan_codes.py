@@ -143,8 +143,7 @@ def code_report(experiment, nets, data: str, device=None) -> dict:
     draw, and the matched accuracy."""
     from ..runs import _is_digits, load_real_data
     test = load_real_data(experiment, data, "test")
-    images = minigan.tensor(np.asarray(test.images, dtype=np.float32).reshape(len(test.images), -1) / 255.0,
-                            device=device)
+    images = test.batch(np.arange(len(test)))[1].to(device)   # the data's own (N, 784) in [0, 1]
     report = {"real": {"count": len(test.labels),
                        **matched_accuracy(q_reading(nets.D.module, images), test.labels)}}
     if not _is_digits(test):
