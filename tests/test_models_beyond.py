@@ -19,6 +19,8 @@ from minigan.cli import main
 from minigan.data import bundled_mnist
 from minigan.training import gan_step, gradient_penalty, wgan_step
 
+from twins import assert_same_weights, float64_twins, state_arrays
+
 torch = pytest.importorskip("torch")
 
 
@@ -36,26 +38,7 @@ def _count(module):
 def _twins(name, seed=0):
     """The model on minigan and on PyTorch, float64, with minigan's initial weights in both."""
     exp = models.get(name)
-    minigan.manual_seed(seed)
-    ours = exp.build(minigan, dtype=minigan.float64)
-    theirs = exp.build(torch, dtype=torch.float64)
-    for m, t in ((ours.D, theirs.D), (ours.G, theirs.G)):
-        t.module.load_state_dict({k: torch.from_numpy(np.array(v.numpy(), copy=True))
-                                  for k, v in m.module.state_dict().items()})
-    return exp, ours, theirs
-
-
-def _state(net):
-    return {k: np.array((v.detach() if isinstance(v, torch.Tensor) else v).numpy(), copy=True)
-            for k, v in net.module.state_dict().items()}
-
-
-def _assert_same_weights(ours, theirs, rtol=1e-6, atol=1e-12):
-    for m, t in ((ours.D, theirs.D), (ours.G, theirs.G)):
-        sm, st = _state(m), _state(t)
-        assert sm.keys() == st.keys()
-        for k in st:
-            np.testing.assert_allclose(sm[k], st[k], rtol=rtol, atol=atol, err_msg=f"{m.name}.{k}")
+    return (exp, *float64_twins(exp, seed))
 
 
 def _reals(n, batch):
@@ -173,14 +156,14 @@ def test_gan_batched_parity_float64():
     reals = _reals(steps, batch)
     rng = np.random.default_rng(7)
     seeds = rng.standard_normal((steps, 2, batch, 100))
-    before = _state(ours.G)
+    before = state_arrays(ours.G)
     for fw, nets in ((minigan, ours), (torch, theirs)):
         ones, zeros = exp.targets(fw, batch, dtype=fw.float64)
         for real, (a, b) in zip(reals, seeds):
             gan_step(nets.D, nets.G, fw.from_numpy(real), fw.from_numpy(a), fw.from_numpy(b), ones, zeros)
-    _assert_same_weights(ours, theirs)
+    assert_same_weights(ours, theirs)
     np.testing.assert_allclose(ours.G.progress, theirs.G.progress, rtol=1e-8)
-    assert not np.allclose(before["0.weight"], _state(ours.G)["0.weight"])
+    assert not np.allclose(before["0.weight"], state_arrays(ours.G)["0.weight"])
 
 
 def test_wgan_parity_float64():
@@ -195,7 +178,7 @@ def test_wgan_parity_float64():
                       n_critic=exp.n_critic, clip=exp.clip)
     assert (ours.D.counter, ours.G.counter) == (12, 2)
     assert max(float(np.abs(p.detach().numpy()).max()) for p in ours.D.parameters()) <= 0.01
-    _assert_same_weights(ours, theirs)
+    assert_same_weights(ours, theirs)
 
 
 def test_wgan_gp_steps_parity_float64():
@@ -210,14 +193,14 @@ def test_wgan_gp_steps_parity_float64():
             wgan_step(fw, nets.D, nets.G, fw.from_numpy(real), fw.from_numpy(a), fw.from_numpy(b),
                       n_critic=exp.n_critic, alpha=fw.from_numpy(alpha),
                       penalty_weight=exp.penalty_weight)
-    _assert_same_weights(ours, theirs, rtol=1e-6, atol=1e-10)
+    assert_same_weights(ours, theirs, rtol=1e-6, atol=1e-10)
 
 
 def test_sngan_parity_float64():
     """12 batches through wgan_step with the hinge loss and a spectrally normalised D (one
     power-iteration step per forward, its u and v buffers compared too): same weights."""
     exp, ours, theirs = _twins("sngan")
-    assert {k for k in _state(ours.D) if k.endswith(("_u", "_v"))} == {
+    assert {k for k in state_arrays(ours.D) if k.endswith(("_u", "_v"))} == {
         f"{i}.weight_{s}" for i in (0, 2, 4) for s in "uv"}
     steps, batch = 12, 32
     reals = _reals(steps, batch)
@@ -230,7 +213,7 @@ def test_sngan_parity_float64():
             for real, (a, b) in zip(reals, seeds)]
     assert (ours.D.counter, ours.G.counter) == (12, 12)
     np.testing.assert_allclose(losses["minigan"], losses["torch"], rtol=1e-9)
-    _assert_same_weights(ours, theirs, rtol=1e-6, atol=1e-10)
+    assert_same_weights(ours, theirs, rtol=1e-6, atol=1e-10)
 
 
 def test_hinge_loss_is_the_papers():

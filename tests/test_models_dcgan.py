@@ -25,6 +25,8 @@ from minigan.data import bundled_mnist
 from minigan.models import dcgan
 from minigan.training import gan_step
 
+from twins import assert_same_weights, float64_twins, state_arrays
+
 torch = pytest.importorskip("torch")
 
 
@@ -158,44 +160,25 @@ def test_real_batches_and_pictures():
 
 
 # ============================================================================== training parity
-def _twins(exp, seed=0):
-    """``exp`` on minigan and on PyTorch, float64, with minigan's initial weights in both."""
-    minigan.manual_seed(seed)
-    ours = exp.build(minigan, dtype=minigan.float64)
-    theirs = exp.build(torch, dtype=torch.float64)
-    for m, t in ((ours.D, theirs.D), (ours.G, theirs.G)):
-        t.module.load_state_dict({k: torch.from_numpy(np.array(v.numpy(), copy=True))
-                                  for k, v in m.module.state_dict().items()})
-    return ours, theirs
-
-
-def _state(net):
-    return {k: np.array((v.detach() if isinstance(v, torch.Tensor) else v).numpy(), copy=True)
-            for k, v in net.module.state_dict().items()}
-
-
 @pytest.mark.parametrize("size, steps, batch", [(32, 3, 8), (64, 2, 2)])
 def test_parity_with_torch_float64(size, steps, batch):
     """The book's three steps (gan_step) on resized real digits: D, D, G with BCE and Adam
     (0.5, 0.999), BatchNorm in training mode - the same weights and running statistics at the
     end on both frameworks."""
     exp = models.get("dcgan").configure(image_size=size)
-    ours, theirs = _twins(exp)
+    ours, theirs = float64_twins(exp)
     ds = bundled_mnist("train")
     reals = [exp.real_batch(ds, np.arange(i * batch, (i + 1) * batch)).numpy().astype(np.float64)
              for i in range(steps)]
     seeds = np.random.default_rng(5).standard_normal((steps, 2, batch, 100, 1, 1))
-    before = _state(ours.G)
+    before = state_arrays(ours.G)
     for fw, nets in ((minigan, ours), (torch, theirs)):
         ones, zeros = exp.targets(fw, batch, dtype=fw.float64)
         for real, (a, b) in zip(reals, seeds):
             gan_step(nets.D, nets.G, fw.from_numpy(real), fw.from_numpy(a), fw.from_numpy(b), ones, zeros)
-    for m, t in ((ours.D, theirs.D), (ours.G, theirs.G)):
-        sm, st = _state(m), _state(t)
-        assert sm.keys() == st.keys() and any("running_mean" in k for k in st)
-        for k in st:
-            np.testing.assert_allclose(sm[k], st[k], rtol=1e-7, atol=1e-12, err_msg=f"{m.name}.{k}")
-    assert not np.allclose(before["0.weight"], _state(ours.G)["0.weight"])
+    assert any("running_mean" in k for k in state_arrays(theirs.D))
+    assert_same_weights(ours, theirs, rtol=1e-7, atol=1e-12)
+    assert not np.allclose(before["0.weight"], state_arrays(ours.G)["0.weight"])
     assert (ours.D.counter, ours.G.counter) == (2 * steps, steps)
 
 

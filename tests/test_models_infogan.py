@@ -18,6 +18,7 @@ from minigan.models.infogan_codes import best_matching, code_grids, matched_accu
 from minigan.training import info_generator_step, infogan_step
 
 from device_params import NOT_NUMPY
+from twins import assert_same_weights, float64_twins, state_arrays
 
 torch = pytest.importorskip("torch")
 
@@ -84,27 +85,12 @@ def test_latent_holds_a_one_hot_code_and_two_uniform_numbers():
 
 
 # ============================================================================== the step
-def _twins(seed=0):
-    minigan.manual_seed(seed)
-    ours = INFOGAN.build(minigan, dtype=minigan.float64)
-    theirs = INFOGAN.build(torch, dtype=torch.float64)
-    for m, t in ((ours.D, theirs.D), (ours.G, theirs.G)):
-        t.module.load_state_dict({k: torch.from_numpy(np.array(v.numpy(), copy=True))
-                                  for k, v in m.module.state_dict().items()})
-    return ours, theirs
-
-
-def _state(module):
-    return {k: np.array((v.detach() if isinstance(v, torch.Tensor) else v).numpy(), copy=True)
-            for k, v in module.state_dict().items()}
-
-
 @pytest.mark.slow
 def test_steps_match_torch_float64():
     """Five iterations of infogan_step (BCE for D; BCE + cross entropy + MSE through Q for G,
     stepped by G's optimiser that also holds Q's head) on both frameworks from the same weights,
     reals and latents: the same losses and every weight and running statistic."""
-    ours, theirs = _twins()
+    ours, theirs = float64_twins(INFOGAN)
     steps, batch = 5, 16
     reals = bundled_mnist("train").images[:steps * batch].astype(np.float64).reshape(steps, batch, 784) / 255.0
     rng = np.random.default_rng(4)
@@ -124,11 +110,7 @@ def test_steps_match_torch_float64():
                                                   fw.from_numpy(b), ones, zeros, codes=codes_of)]
             for real, (a, b) in zip(reals, seeds)]
     np.testing.assert_allclose(losses["minigan"], losses["torch"], rtol=1e-9)
-    for m, t in ((ours.D, theirs.D), (ours.G, theirs.G)):
-        sm, st = _state(m.module), _state(t.module)
-        assert sm.keys() == st.keys()
-        for k in st:
-            np.testing.assert_allclose(sm[k], st[k], rtol=1e-6, atol=1e-10, err_msg=f"{m.name}.{k}")
+    assert_same_weights(ours, theirs, rtol=1e-6, atol=1e-10)
 
 
 def test_info_loss_is_cross_entropy_plus_weighted_mse():
@@ -139,7 +121,7 @@ def test_info_loss_is_cross_entropy_plus_weighted_mse():
     seed = latent(minigan, 8).to(minigan.float64)
     with minigan.no_grad():   # the same batch statistics as the step's own pass
         d, logits, values = (a.numpy() for a in nets.D.module.with_codes(nets.G.module(seed)))
-    before = _state(nets.D.module)
+    before = state_arrays(nets.D.module)
     loss = info_generator_step(minigan, nets.G, nets.D, seed, minigan.ones(8, 1, dtype=minigan.float64),
                                        codes=codes_of, lambda_cat=1.0, lambda_con=0.1).item()
     c1, c23 = (a.numpy() for a in codes_of(seed))
@@ -147,7 +129,7 @@ def test_info_loss_is_cross_entropy_plus_weighted_mse():
     log_softmax -= np.log(np.exp(log_softmax).sum(1, keepdims=True))
     expected = (-np.log(d).mean() - (c1 * log_softmax).sum(1).mean() + 0.1 * ((values - c23) ** 2).mean())
     assert loss == pytest.approx(expected, rel=1e-12)
-    after = _state(nets.D.module)
+    after = state_arrays(nets.D.module)
     moved = {k for k in before if k.split(".")[0] in ("body", "d_head") and k.endswith(("weight", "bias"))
              and not np.array_equal(before[k], after[k])}
     assert not moved
@@ -192,10 +174,10 @@ def test_matched_accuracy_of_relabelled_classes():
 def test_q_reading_leaves_the_running_statistics_alone():
     minigan.manual_seed(2)
     D = infogan.discriminator()
-    before = _state(D)
+    before = state_arrays(D)
     codes = q_reading(D, minigan.rand(30, 784), batch=12)
     assert codes.shape == (30,) and codes.dtype.kind == "i" and 0 <= codes.min() and codes.max() < 10
-    after = _state(D)
+    after = state_arrays(D)
     assert all(np.array_equal(before[k], after[k]) for k in before)
 
 
