@@ -500,15 +500,19 @@ class ConditionalGanExperiment(GanExperiment):
         """The D test's noise (4.16): a uniform image with a random label."""
         return self.noise(minigan, device), self.random_one_hot(minigan, None, device)
 
-    def generate(self, G_module, seeds, labels=None):
-        """G's images of ``labels`` (default 0, 1, ... 9, 0, ...) from (N, size) ``seeds``."""
-        n = len(seeds)
+    def labels_for(self, n: int, labels=None) -> np.ndarray:
+        """The ``n`` labels a request asks for (None: 0, 1, ... 9, 0, ...), checked."""
         labels = cycling_labels(n, self.num_classes) if labels is None else np.asarray(labels).reshape(-1)
         if labels.shape[0] != n:
             raise ValueError(f"generate: {n} seeds but {labels.shape[0]} labels")
         if labels.size and (labels.min() < 0 or labels.max() >= self.num_classes):
             raise ValueError(f"{self.name}: labels must be 0..{self.num_classes - 1}, "
                              f"got {labels.min()}..{labels.max()}")
+        return labels
+
+    def generate(self, G_module, seeds, labels=None):
+        """G's images of ``labels`` (default 0, 1, ... 9, 0, ...) from (N, size) ``seeds``."""
+        labels = self.labels_for(len(seeds), labels)
         condition = one_hot(minigan, labels, self.num_classes, seeds.device).to(seeds.dtype)
         with minigan.no_grad():
             out = np.asarray(G_module(seeds, condition).cpu().numpy())
@@ -520,6 +524,12 @@ class ConditionalGanExperiment(GanExperiment):
             labels = np.full(count, int(labels), dtype=np.int64)
         seeds = self.seed(minigan, count, device)
         return self.generate(G_module, seeds, labels)
+
+    def images_per_label(self, G_module, per_label: int, device=None) -> list:
+        """``per_label`` images drawn for each label 0, 1, ... (a list of arrays, one per label),
+        for the per-label judge: one label at a time (a G without batch statistics draws each
+        image alone anyway)."""
+        return [self.sample(G_module, per_label, device, labels=label) for label in range(self.num_classes)]
 
 
 # ============================================================================== beyond the book

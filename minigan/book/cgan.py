@@ -86,8 +86,7 @@ def label_accuracy(G_module, per_label: int = 100, device=None, judge=None, expe
     experiment = experiment or CGAN
     judge = judge if judge is not None else metrics.load_judge()
     rows = []
-    for label in range(NUM_CLASSES):
-        images = experiment.sample(G_module, per_label, device, labels=label)
+    for label, images in enumerate(experiment.images_per_label(G_module, per_label, device)):
         judged = judge.predict(images)
         correct = int(np.sum(judged == label))
         rows.append({"label": label, "correct": correct, "count": per_label,
