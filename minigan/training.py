@@ -31,6 +31,9 @@ itself:
 
 InfoGAN (:mod:`minigan.models.infogan`) keeps :func:`gan_step`'s order and adds to G's loss
 the terms that make its code readable by Q (:func:`info_generator_step`, :func:`infogan_step`).
+ACGAN (:mod:`minigan.models.acgan`) keeps it too, with a class term in every step's loss: D
+learns to name the digit of reals and fakes (:func:`classifying_step`), G to draw the digit it
+was asked for (:func:`acgan_generator_step`, :func:`acgan_step`).
 
 The batched, least-squares and logits GANs keep :func:`gan_step`'s order with another loss.
 
@@ -47,7 +50,8 @@ from __future__ import annotations
 
 __all__ = ["Network", "train_step", "generator_step", "gan_step", "conditional_gan_step",
            "gradient_penalty", "critic_step", "critic_generator_step", "wgan_step",
-           "info_generator_step", "infogan_step", "RECORD_EVERY"]
+           "info_generator_step", "infogan_step", "classifying_step", "acgan_generator_step",
+           "acgan_step", "RECORD_EVERY"]
 
 #: The book appends ``loss.item()`` to ``progress`` when ``counter % 10 == 0`` (section 1.6).
 RECORD_EVERY = 10
@@ -253,4 +257,43 @@ def infogan_step(torch, D: Network, G: Network, real, seed_a, seed_b, ones, zero
     loss_fake = train_step(D, G.module(seed_a).detach(), zeros)
     loss_g = info_generator_step(torch, G, D, seed_b, ones, codes=codes, lambda_cat=lambda_cat,
                                  lambda_con=lambda_con)
+    return loss_real, loss_fake, loss_g
+
+
+# ============================================================================== ACGAN
+def classifying_step(torch, D: Network, inputs, targets, labels):
+    """ACGAN's D step: ``BCE(D(x), targets) + CE(D's class logits, labels)``, one body pass.
+
+    ``labels`` are one-hot rows (cross entropy takes them as class probabilities). D learns
+    both to tell real from fake and to name the digit, on real images (their true labels) and
+    on fakes (the labels G was asked for), as Odena et al.'s L_S + L_C. Records the loss like
+    :func:`train_step`.
+    """
+    scores, logits = D.module.with_classes(inputs)
+    loss = D.loss_function(scores, targets) + torch.nn.functional.cross_entropy(logits, labels)
+    D.record(loss)
+    _descend(D, loss)
+    return loss
+
+
+def acgan_generator_step(torch, G: Network, D: Network, seed, labels, targets):
+    """ACGAN's G step: draw ``G(seed, labels)``, and be rewarded both when D takes it for real
+    and when D's class head reads the requested label: ``BCE(D(x), 1) + CE(logits, labels)``.
+    Only G's optimiser steps."""
+    scores, logits = D.module.with_classes(G.module(seed, labels))
+    loss = D.loss_function(scores, targets) + torch.nn.functional.cross_entropy(logits, labels)
+    G.record(loss)
+    _descend(G, loss)
+    return loss
+
+
+def acgan_step(torch, D: Network, G: Network, real, real_labels, seed_a, labels_a, seed_b, labels_b,
+               ones, zeros):
+    """One ACGAN iteration in the book's order: :func:`classifying_step` on ``real`` with its
+    own labels (target 1), on the detached ``G(seed_a, labels_a)`` with the labels it was drawn
+    for (target 0), then :func:`acgan_generator_step` on a new seed and new labels. Returns the
+    three losses."""
+    loss_real = classifying_step(torch, D, real, ones, real_labels)
+    loss_fake = classifying_step(torch, D, G.module(seed_a, labels_a).detach(), zeros, labels_a)
+    loss_g = acgan_generator_step(torch, G, D, seed_b, labels_b, ones)
     return loss_real, loss_fake, loss_g

@@ -100,10 +100,18 @@ def is_infogan(model) -> bool:
     return isinstance(model, InfoGanModel)
 
 
+def is_acgan(model) -> bool:
+    from minigan.models.acgan import AcganModel
+    return isinstance(model, AcganModel)
+
+
 def fit_minigan(model, nets, train, *, epochs: int, steps, seed: int, dtype: str = "float32") -> int:
     """minigan's own loop, :meth:`GanExperiment.fit`, with the model's defaults."""
+    import random
+
     import minigan
     minigan.manual_seed(seed)     # the seeds G reads during training come from here
+    random.seed(seed)             # a conditional GAN's random labels (Python's, as minigan train)
     return model.fit(nets, train, epochs=epochs, steps=steps, batch_size=model.batch_size,
                      shuffle=model.shuffle, rng=seed,
                      dtype=None if dtype == "float32" else getattr(minigan, dtype))
@@ -114,16 +122,21 @@ def fit_torch(model, nets, train, *, epochs: int, steps, seed: int, dtype: str =
 
     :meth:`GanExperiment.iteration` draws its seeds with minigan, so it cannot drive the
     PyTorch twin; this loop does what it does with PyTorch tensors and PyTorch-drawn seeds,
-    calling the same :func:`gan_step` / :func:`wgan_step` / :func:`infogan_step` (the choice is the model's class;
-    the settings are read from the model, never repeated here).
+    calling the same :func:`gan_step` / :func:`wgan_step` / :func:`infogan_step` /
+    :func:`acgan_step` (the choice is the model's class; the settings are read from the model,
+    never repeated here). A conditional model's random labels come from Python's ``random``
+    seeded alike, so both frameworks are asked for the same labels.
     """
+    import random
+
     import torch
 
     from minigan.experiment import batches
     from minigan.models.infogan import codes_of
-    from minigan.training import gan_step, infogan_step, wgan_step
+    from minigan.training import acgan_step, gan_step, infogan_step, wgan_step
 
     torch.manual_seed(seed)
+    random.seed(seed)
     fdtype = getattr(torch, dtype)
     wasserstein = is_wasserstein(model)
     done = 0
@@ -141,6 +154,13 @@ def fit_torch(model, nets, train, *, epochs: int, steps, seed: int, dtype: str =
             wgan_step(torch, nets.D, nets.G, real, seed_a, seed_b, n_critic=model.n_critic,
                       clip=model.clip, alpha=alpha, penalty_weight=model.penalty_weight,
                       hinge=model.hinge)
+        elif is_acgan(model):
+            ones, zeros = model.targets(torch, n, dtype=fdtype)
+            real_labels = torch.from_numpy(np.array(train.batch(index)[2].numpy(), copy=True)).to(fdtype)
+            labels_a = model.random_one_hot(torch, n).to(fdtype)
+            labels_b = model.random_one_hot(torch, n).to(fdtype)
+            acgan_step(torch, nets.D, nets.G, real, real_labels, seed_a, labels_a, seed_b, labels_b,
+                       ones, zeros)
         elif is_infogan(model):
             ones, zeros = model.targets(torch, n, dtype=fdtype)
             infogan_step(torch, nets.D, nets.G, real, seed_a, seed_b, ones, zeros, codes=codes_of,
@@ -158,12 +178,19 @@ def sample(model, fw, G_module, count: int, seed: int) -> np.ndarray:
 
     minigan: ``model.sample`` (what ``minigan train`` judges); PyTorch: the same thing -
     ``model.seed(torch, count)`` through G under ``no_grad`` (G left in training mode, as
-    in both loops), then ``model.to_images``.
+    in both loops), then ``model.to_images``. A conditional G (ACGAN) is asked for the labels
+    0..9 in turn, all ``count`` in one batch on both frameworks (a batch of every label
+    evenly: no crowd needed for its BatchNorm).
     """
-    if fw.__name__ == "minigan":
-        fw.manual_seed(seed + 1)
-        return model.sample(G_module, count)
     fw.manual_seed(seed + 1)
+    if is_acgan(model):
+        from minigan.experiment import cycling_labels, one_hot
+        seeds = model.seed(fw, count)
+        with fw.no_grad():
+            out = G_module(seeds, one_hot(fw, cycling_labels(count), model.num_classes).to(seeds.dtype))
+        return model.to_images(np.asarray(out.numpy()))
+    if fw.__name__ == "minigan":
+        return model.sample(G_module, count)
     with fw.no_grad():
         out = G_module(model.seed(fw, count)).numpy()
     return model.to_images(np.asarray(out))
@@ -224,6 +251,16 @@ def run_one(name: str, framework: str, state: dict, *, seed: int, steps, epochs:
         images = fw.from_numpy(np.array(test.batch(np.arange(len(test)))[1].numpy(), copy=True))
         read = matched_accuracy(q_reading(nets.D.module, images, torch=fw), test.labels)
         out["q_accuracy"], out["q_code_to_label"] = read["accuracy"], read["code_to_label"]
+    if is_acgan(model):   # the requested labels read back by the judge; D's class head on test digits
+        from minigan.experiment import cycling_labels
+        from minigan.models.acgan import class_reading
+        asked = cycling_labels(COUNT)
+        read = metrics.load_judge().predict(sample(model, fw, nets.G.module, COUNT, seed))
+        out["label_accuracy"] = float(np.mean(read == asked))
+        out["worst_label_accuracy"] = float(min(np.mean(read[asked == k] == k) for k in range(10)))
+        test = load_mnist(None, "test")
+        images = fw.from_numpy(np.array(model.scale(test.batch(np.arange(len(test)))[1]).numpy(), copy=True))
+        out["class_head_accuracy"] = float(np.mean(class_reading(nets.D.module, images, torch=fw) == test.labels))
     if framework == "torch":
         out["torch_threads"] = fw.get_num_threads()
     return out
@@ -258,7 +295,10 @@ def side_by_side(name: str, *, seed: int = 0, steps=None, epochs=None, framework
         r = results[fw]
         log(f"  {fw}: {r['steps']} steps in {r['train_seconds']:.1f} s; FD {r['frechet_distance']:.2f}, "
             f"{r['classes_covered']} classes, largest {r['largest_share']:.1%}"
-            + (f"; Q's code reads {r['q_accuracy']:.1%} of the test digits right" if "q_accuracy" in r else ""))
+            + (f"; Q's code reads {r['q_accuracy']:.1%} of the test digits right" if "q_accuracy" in r else "")
+            + (f"; the judge reads the asked label in {r['label_accuracy']:.1%} (worst label "
+               f"{r['worst_label_accuracy']:.0%}), D's class head {r['class_head_accuracy']:.1%} of the "
+               "test digits" if "label_accuracy" in r else ""))
     baseline = metrics.real_baseline(COUNT, seed=seed)
     baseline.pop("sets")
     baseline["frechet_distance_reference_count"] = len(metrics.held_out_digits())
@@ -279,7 +319,7 @@ def side_by_side(name: str, *, seed: int = 0, steps=None, epochs=None, framework
                  f"rng={seed}), the same real batches, seeds from torch.manual_seed({seed}) via the "
                  "model's seed(torch, n), and the same minigan.training step function ("
                  + ("wgan_step" if is_wasserstein(model) else "infogan_step" if is_infogan(model)
-                    else "gan_step") + ")"),
+                    else "acgan_step" if is_acgan(model) else "gan_step") + ")"),
         "run": "one process, the frameworks one after the other (" + ", ".join(frameworks) + ")",
         "threads": {"env": {k: os.environ.get(k) for k in THREAD_VARS},
                     "torch": torch.get_num_threads()},

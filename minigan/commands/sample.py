@@ -27,7 +27,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--seed", type=seed_arg, default=0, help="random seed for G's inputs")
     parser.add_argument("--out", required=True, help="FILE.png (a grid) or FILE.npz (the images)")
     parser.add_argument("--label", type=int, default=None,
-                        help="the digit to draw (conditional GANs such as cgan; default: 0..9 in turn)")
+                        help="the digit to draw (conditional GANs: cgan, acgan; default: 0..9 in turn)")
     parser.add_argument("--code", type=int, default=None,
                         help="the value 0..9 of the code c1 an InfoGAN learnt (infogan; default: random)")
     parser.add_argument("--nrow", type=int, default=None,

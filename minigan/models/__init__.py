@@ -13,6 +13,7 @@ wgan                  wgan.WGAN                          Wasserstein critic, wei
 wgan-gp               wgan_gp.WGAN_GP                    gradient penalty by double backward
 sngan                 sngan.SNGAN                        spectrally normalised D, hinge loss
 infogan               infogan.INFOGAN                    a digit code learnt without labels (D + Q)
+acgan                 acgan.ACGAN                        conditional: D also names the digit (2 heads)
 autoencoder           autoencoder.AUTOENCODER            784-...-3 code and back, Tanh, summed MSE
 conv-autoencoder      conv_autoencoder.CONV_AUTOENCODER  strided convs, max-pooling, conv-transposes
 vae                   vae.VAE                            Kingma & Welling: BCE + KL, reparameterised
@@ -49,6 +50,7 @@ _REGISTRY = {
     "wgan-gp": ("wgan_gp", "WGAN_GP"),
     "sngan": ("sngan", "SNGAN"),
     "infogan": ("infogan", "INFOGAN"),
+    "acgan": ("acgan", "ACGAN"),
     "autoencoder": ("autoencoder", "AUTOENCODER"),
     "conv-autoencoder": ("conv_autoencoder", "CONV_AUTOENCODER"),
     "vae": ("vae", "VAE"),
