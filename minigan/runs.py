@@ -262,6 +262,18 @@ def _timed_fit(experiment, nets, dataset, options, rng, on_step, first, bar):
     return iterations, time.perf_counter() - start
 
 
+def _timing(iterations: int, seconds: float, first: int) -> tuple[dict, str]:
+    """metrics.json's timing and the line's words. A resumed run timed only the iterations
+    after ``first``, so its time per iteration is over those (``resumed_at`` says so)."""
+    ran = iterations - first
+    timing = {"iterations": iterations, "seconds": round(seconds, 2),
+              "ms_per_iteration": round(1000 * seconds / max(ran, 1), 4)}
+    if first:
+        timing["resumed_at"] = first
+        return timing, f"{iterations:,} iterations ({ran:,} after resuming at {first:,} in {seconds:.1f} s)"
+    return timing, f"{iterations:,} iterations in {seconds:.1f} s"
+
+
 def _epochs(experiment, options, dataset) -> int:
     return epochs_for(options.steps, options.epochs or experiment.default_epochs,
                       len(dataset), options.batch_size)
@@ -299,8 +311,8 @@ def _train_classifier(experiment, options, dataset, rng, config, stop=None):
                       title=f"{experiment.name}: loss every 10th step")
     _say(options, f"  test accuracy {accuracy:.4f} on {len(test):,} test items "
                   f"(train {train_accuracy:.4f}); book: {experiment.book_result}")
-    metrics = {"experiment": experiment.name, "iterations": iterations, "seconds": round(seconds, 2),
-               "ms_per_iteration": round(1000 * seconds / max(iterations, 1), 4),
+    timing, _ = _timing(iterations, seconds, first)
+    metrics = {"experiment": experiment.name, **timing,
                "test_accuracy": accuracy, "test_items": len(test), "train_accuracy": train_accuracy,
                "final_loss_mean_last_100": _tail_mean(net.progress), "book": experiment.book_result}
     if experiment.has_batchnorm:
@@ -414,13 +426,13 @@ def _train_gan(experiment, options, dataset, rng, config, stop=None):
                    {"D": nets.D.module, "G": ema.model.module}, config)
     viz.plot_gan_progress(nets.D.progress, nets.G.progress, os.path.join(out, "losses.png"),
                           style=experiment.plot_style, title=experiment.name)
-    metrics = {"experiment": experiment.name, "iterations": iterations, "seconds": round(seconds, 2),
-               "ms_per_iteration": round(1000 * seconds / max(iterations, 1), 4),
+    timing, timed = _timing(iterations, seconds, first)
+    metrics = {"experiment": experiment.name, **timing,
                "d_loss_mean_last_100": _tail_mean(nets.D.progress),
                "g_loss_mean_last_100": _tail_mean(nets.G.progress),
                "d_progress_points": len(nets.D.progress), "g_progress_points": len(nets.G.progress),
                "book": experiment.book_result}
-    _say(options, f"  {iterations:,} iterations in {seconds:.1f} s; D loss ~ "
+    _say(options, f"  {timed}; D loss ~ "
                   f"{_fmt(metrics['d_loss_mean_last_100'])}, G loss ~ "
                   f"{_fmt(metrics['g_loss_mean_last_100'])} (mean of the last 100 recorded points)")
     if ema:

@@ -4,6 +4,7 @@ checkpoint before exiting; a checkpoint of another run is refused with a clear m
 """
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -119,6 +120,7 @@ def test_in_process_resume_matches_for_a_classifier(tmp_path):
     # roll the checkpoint's run back: resume from iteration 450 of the same settings
     assert iteration_of(part / "checkpoint.npz") == 450
     assert main([*args, "--checkpoint-every", "450", "--resume", "--out", str(part)]) == 0
+    assert json.loads((part / "metrics.json").read_text())["resumed_at"] == 450
     a, b = weights(whole), weights(part)
     for k in a:
         np.testing.assert_array_equal(a[k], b[k], err_msg=k)
@@ -162,6 +164,11 @@ def test_in_process_resume_matches_for_sngan(tmp_path):
     os.remove(part / "model.npz")
     assert iteration_of(part / "checkpoint.npz") == 20
     assert main([*args, "--checkpoint-every", "20", "--resume", "--out", str(part)]) == 0
+    # the resumed run timed only its own 10 iterations, and says where it started
+    timing = json.loads((part / "metrics.json").read_text())
+    assert timing["iterations"] == 30 and timing["resumed_at"] == 20
+    assert timing["ms_per_iteration"] == pytest.approx(1000 * timing["seconds"] / 10, rel=1e-3, abs=1e-3)
+    assert "resumed_at" not in json.loads((whole / "metrics.json").read_text())
     a, b = weights(whole), weights(part)
     assert {k for k in a if k.endswith("weight_u")} == {"D.0.weight_u", "D.2.weight_u", "D.4.weight_u"}
     for k in a:
