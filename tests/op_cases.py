@@ -594,6 +594,109 @@ def hvstack_inputs(vertical):
     return make
 
 
+# -- contractions and products
+# Equations for the case table (tests/test_contractions.py draws random ones too): products,
+# traces and diagonals, sums, outer products, "..." broadcasting, three operands.
+EINSUM_EQUATIONS = [
+    "ij,jk->ik", "bij,bjk->bik", "ij,kj", "i,i->", "i,j->ij", "ij->ji", "ij->", "ij->j", "ii->",
+    "ii->i", "bii->bi", "iij->j", "ijk,jkl->il", "ij,jk,kl->il", "...ij,...jk->...ik", "...i,...i",
+    "b...,b...->b", "ba,a", ",ij->ij", "ij,ij->ij", "ij,i->ij",
+]
+
+
+def einsum_inputs(size, for_gradcheck):
+    """An equation of EINSUM_EQUATIONS, a size per subscript, and operands of those sizes; the
+    axes that "..." covers are drawn once and each operand takes a trailing part of them, some
+    of size 1 (they broadcast). The equation comes last."""
+    side = st.integers(1, size["max_side"])
+
+    @st.composite
+    def case(draw):
+        equation = draw(st.sampled_from(EINSUM_EQUATIONS))
+        sizes = {c: draw(side) for c in sorted(set(equation)) if c.isalpha()}
+        batch = draw(shapes(max_dims=2, max_side=size["max_side"]))
+        operands = []
+        for term in equation.split("->")[0].split(","):
+            covered = batch[draw(st.integers(0, len(batch))):]
+            covered = tuple(draw(st.sampled_from([1, n])) for n in covered)
+            head, _, tail = term.partition("...")
+            shape = (tuple(sizes[c] for c in head) + (covered if "..." in term else ())
+                     + tuple(sizes[c] for c in tail))
+            operands.append(draw(arrays(shape)))
+        return tuple(operands) + (equation,)
+    return case()
+
+
+def tensordot_inputs(size, for_gradcheck):
+    """a, b and dims: an int (a's last k axes with b's first k) or two lists of axes, in any
+    order, negative ones too."""
+    @st.composite
+    def case(draw):
+        a_shape = draw(shapes(max_dims=3, max_side=size["max_side"]))
+        k = draw(st.integers(0, len(a_shape)))
+        free_b = list(draw(shapes(max_dims=2, max_side=size["max_side"])))
+        if draw(st.booleans()):
+            return (draw(arrays(a_shape)), draw(arrays(a_shape[len(a_shape) - k:] + tuple(free_b))), k)
+        dims_a = draw(st.permutations(range(len(a_shape))))[:k]
+        dims_b = draw(st.permutations(range(k + len(free_b))))[:k]
+        b_shape = [0] * (k + len(free_b))
+        for da, db in zip(dims_a, dims_b):
+            b_shape[db] = a_shape[da]
+        rest = iter(free_b)
+        b_shape = tuple(n if j in dims_b else next(rest) for j, n in enumerate(b_shape))
+        dims_a = [d - len(a_shape) if draw(st.booleans()) else d for d in dims_a]
+        return draw(arrays(a_shape)), draw(arrays(b_shape)), (dims_a, dims_b)
+    return case()
+
+
+# products: exact zeros often (1 in 5), every value on a lattice of eighths in [-1.5, 1.5], so
+# that no product underflows (1e-200 * 1e-200 is 0 in float64, and y / x then loses the
+# gradient that finite differences still see)
+PRODUCT_ELEMENTS = st.integers(-12, 12).map(lambda k: k / 8 if abs(k) > 2 else 0.0)
+
+
+def prod_args(shape):
+    return st.one_of(st.tuples(st.none(), st.just(False)),
+                     st.tuples(dim_of(shape, allow_none=False), st.booleans()))
+
+
+def _prod(F, x, dim, keepdim):
+    return F.prod(x) if dim is None else F.prod(x, dim, keepdim=keepdim)
+
+
+def diagonal_args(shape):
+    """offset, and two distinct axes (either may be negative)."""
+    n = len(shape)
+    pair = st.lists(st.integers(0, n - 1), min_size=2, max_size=2, unique=True)
+    return st.tuples(st.integers(-3, 3), pair.flatmap(lambda p: st.tuples(
+        st.sampled_from([p[0], p[0] - n]), st.sampled_from([p[1], p[1] - n]))))
+
+
+def diag_embed_args(shape):
+    return diagonal_args(tuple(shape) + (1,))
+
+
+def add_product_inputs(kind):
+    """input, the two factors of addmm (matrices), baddbmm (stacks) or addmv (matrix, vector),
+    with input of a shape that broadcasts to the product's, then beta and alpha."""
+    def make(size, for_gradcheck):
+        side = st.integers(1, size["max_side"])
+
+        @st.composite
+        def case(draw):
+            b, n, k, m = draw(side), draw(side), draw(side), draw(side)
+            a_shape, b_shape, out = {"mm": ((n, k), (k, m), (n, m)), "bmm": ((b, n, k), (b, k, m), (b, n, m)),
+                                     "mv": ((n, k), (k,), (n,))}[kind]
+            cut = draw(st.integers(0, len(out)))
+            input_shape = tuple(draw(st.sampled_from([1, d])) for d in out[cut:])
+            if kind == "mv":
+                input_shape = input_shape or (1,)   # addmv: a vector (of length 1 or n)
+            beta, alpha = draw(st.sampled_from([1, 0.5, -2, 0])), draw(st.sampled_from([1, 1.5, -1]))
+            return draw(arrays(input_shape)), draw(arrays(a_shape)), draw(arrays(b_shape)), beta, alpha
+        return case()
+    return make
+
+
 def softmax_args(shape):
     return st.tuples(dim_of(shape, allow_none=False))
 
@@ -748,6 +851,26 @@ CASES = [
     # slice), whose rounding 1/||x|| would magnify (at |x| = 1e-12 PyTorch answers -3.8e-6)
     OpCase("normalize", lambda F, x: nnf(F).normalize(x, dim=-1),
            unary_with(lambda shape: st.just(()), min_dims=1, min_magnitude=0.2), gradgrad=True),
+    # ---------------------------------------------------------------- contractions and products
+    OpCase("einsum", lambda F, *a: F.einsum(a[-1], *a[:-1]), einsum_inputs, gradgrad=True),
+    OpCase("tensordot", lambda F, a, b, dims: F.tensordot(a, b, dims), tensordot_inputs, gradgrad=True),
+    OpCase("prod", _prod, unary_with(prod_args, elements=PRODUCT_ELEMENTS), gradgrad=True),
+    OpCase("cumprod", lambda F, x, dim: F.cumprod(x, dim),
+           unary_with(softmax_args, min_dims=1, elements=PRODUCT_ELEMENTS), gradgrad=True),
+    OpCase("trace", lambda F, x: F.trace(x), unary_with(lambda s: st.just(()), min_dims=2, max_dims=2),
+           gradgrad=True),
+    OpCase("diag", lambda F, x, k: F.diag(x, k),
+           unary_with(lambda s: st.tuples(st.integers(-3, 3)), min_dims=1, max_dims=2), gradgrad=True),
+    OpCase("diagonal", lambda F, x, k, dims: F.diagonal(x, k, *dims), unary_with(diagonal_args, min_dims=2),
+           gradgrad=True),
+    OpCase("diag_embed", lambda F, x, k, dims: F.diag_embed(x, k, *dims),
+           unary_with(diag_embed_args, min_dims=1, max_dims=3), gradgrad=True),
+    OpCase("addmm", lambda F, i, a, b, beta, alpha: F.addmm(i, a, b, beta=beta, alpha=alpha),
+           add_product_inputs("mm"), gradgrad=True),
+    OpCase("baddbmm", lambda F, i, a, b, beta, alpha: i.baddbmm(a, b, beta=beta, alpha=alpha),
+           add_product_inputs("bmm"), gradgrad=True),
+    OpCase("addmv", lambda F, i, a, b, beta, alpha: F.addmv(i, a, b, beta=beta, alpha=alpha),
+           add_product_inputs("mv"), gradgrad=True),
     # ---------------------------------------------------------------- shape
     OpCase("reshape", lambda F, x, shape: x.reshape(shape), unary_with(reshape_targets), gradgrad=True),
     OpCase("view", lambda F, x, shape: x.view(shape), unary_with(reshape_targets)),
@@ -854,16 +977,17 @@ assert len(CASE_BY_NAME) == len(CASES), "duplicate case names"
 
 # Every differentiable op that minigan.functional exports must have a case here (a test checks).
 COVERED_FUNCTIONAL = {
-    "abs", "add", "amax", "amin", "bmm", "broadcast_to", "cat", "ceil", "chunk", "clamp",
-    "clamp_max", "clamp_min", "clip", "clone", "concat", "contiguous", "cos", "cumsum", "div",
-    "dot", "elu", "erf", "exp", "expand", "expand_as", "expm1", "flatten", "flip", "floor",
-    "gather", "gelu", "getitem", "hstack", "index_select", "leaky_relu", "lerp", "linear",
-    "log", "log10", "log1p", "log2", "log_softmax", "logsumexp", "masked_fill", "matmul", "max",
-    "maximum", "mean", "min", "minimum", "mm", "mul", "mv", "nan_to_num", "neg", "norm",
-    "outer", "pad", "permute", "pow", "reciprocal", "relu", "repeat", "reshape", "roll",
-    "round", "rsqrt", "sigmoid", "silu", "sin", "softmax", "softplus", "sort", "split", "sqrt",
-    "square", "squeeze", "stack", "std", "sub", "sum", "sum_to", "t", "tan", "tanh", "tile",
-    "to_device", "to_dtype", "topk", "transpose", "tril", "triu", "trunc", "unflatten",
+    "abs", "add", "addmm", "addmv", "amax", "amin", "baddbmm", "bmm", "broadcast_to", "cat",
+    "ceil", "chunk", "clamp", "clamp_max", "clamp_min", "clip", "clone", "concat", "contiguous",
+    "cos", "cumprod", "cumsum", "diag", "diag_embed", "diagonal", "div", "dot", "einsum", "elu",
+    "erf", "exp", "expand", "expand_as", "expm1", "flatten", "flip", "floor", "gather", "gelu",
+    "getitem", "hstack", "index_select", "leaky_relu", "lerp", "linear", "log", "log10",
+    "log1p", "log2", "log_softmax", "logsumexp", "masked_fill", "matmul", "max", "maximum",
+    "mean", "min", "minimum", "mm", "mul", "mv", "nan_to_num", "neg", "norm", "outer", "pad",
+    "permute", "pow", "prod", "reciprocal", "relu", "repeat", "reshape", "roll", "round",
+    "rsqrt", "sigmoid", "silu", "sin", "softmax", "softplus", "sort", "split", "sqrt", "square",
+    "squeeze", "stack", "std", "sub", "sum", "sum_to", "t", "tan", "tanh", "tensordot", "tile",
+    "to_device", "to_dtype", "topk", "trace", "transpose", "tril", "triu", "trunc", "unflatten",
     "unsqueeze", "var", "view", "view_as", "vstack", "where",
 }
 NOT_DIFFERENTIABLE = {

@@ -14,11 +14,14 @@ from .arithmetic import (abs, add, bmm, clamp, clamp_max, clamp_min, clip, div, 
                          ge, gt, le, lerp, linear, log, logical_and, logical_not, logical_or,
                          logical_xor, lt, matmul, maximum, minimum, mm, mul, mv, ne, neg, pow,
                          rdiv, rsub, sign, sqrt, square, sub, to_device, to_dtype, where)
+from .contraction import (addmm, addmv, baddbmm, diag, diag_embed, diagonal, einsum, tensordot,
+                          trace)
 from .gather_sort import argsort, gather, sort, topk
 from .inplace import in_place_method, in_place_operator
 from .pointwise import (ceil, cos, expm1, floor, isfinite, isinf, isnan, log1p, log2, log10,
                         logsumexp, reciprocal, round, rsqrt, sin, tan, trunc)
 from .predicates import all, allclose, any, equal, isclose
+from .product import cumprod, prod
 from .reduction import (amax, amin, argmax, argmin, broadcast_to, expand, expand_as, max,
                         mean, min, std, sum, sum_to, var)
 from .shape import (cat, chunk, clone, concat, contiguous, count_nonzero, cumsum, flatten, flip,
@@ -30,37 +33,39 @@ from .vector_norm import norm
 is_array_mode = False  # this namespace works on Tensors (and records a graph when enabled)
 
 __all__ = [
-    "abs", "add", "all", "allclose", "amax", "amin", "any", "argmax", "argmin", "argsort", "bmm",
-    "broadcast_to", "cat", "ceil", "chunk", "clamp", "clamp_max", "clamp_min", "clip", "clone",
-    "concat", "contiguous", "cos", "count_nonzero", "cumsum", "div", "dot", "elu", "eq", "equal",
-    "erf", "exp", "expand", "expand_as", "expm1", "flatten", "flip", "floor", "gather", "ge",
-    "gelu", "getitem", "gt", "hstack", "index_select", "isclose", "isfinite", "isinf", "isnan",
-    "le", "leaky_relu", "lerp", "linear", "log", "log10", "log1p", "log2", "log_softmax",
-    "logical_and", "logical_not", "logical_or", "logical_xor", "logsumexp", "lt", "masked_fill",
-    "matmul", "max", "maximum", "mean", "min", "minimum", "mm", "mul", "mv", "nan_to_num", "ne",
-    "neg", "nonzero", "norm", "outer", "pad", "permute", "pow", "reciprocal", "relu", "repeat",
-    "reshape", "roll", "round", "rsqrt", "sigmoid", "sign", "silu", "sin", "softmax", "softplus",
-    "sort", "split", "sqrt", "square", "squeeze", "stack", "std", "sub", "sum", "sum_to", "t",
-    "tan", "tanh", "tile", "to_device", "to_dtype", "topk", "transpose", "tril", "triu", "trunc",
-    "unflatten", "unsqueeze", "var", "view", "view_as", "vstack", "where",
+    "abs", "add", "addmm", "addmv", "all", "allclose", "amax", "amin", "any", "argmax", "argmin",
+    "argsort", "baddbmm", "bmm", "broadcast_to", "cat", "ceil", "chunk", "clamp", "clamp_max",
+    "clamp_min", "clip", "clone", "concat", "contiguous", "cos", "count_nonzero", "cumprod",
+    "cumsum", "diag", "diag_embed", "diagonal", "div", "dot", "einsum", "elu", "eq", "equal", "erf",
+    "exp", "expand", "expand_as", "expm1", "flatten", "flip", "floor", "gather", "ge", "gelu",
+    "getitem", "gt", "hstack", "index_select", "isclose", "isfinite", "isinf", "isnan", "le",
+    "leaky_relu", "lerp", "linear", "log", "log10", "log1p", "log2", "log_softmax", "logical_and",
+    "logical_not", "logical_or", "logical_xor", "logsumexp", "lt", "masked_fill", "matmul", "max",
+    "maximum", "mean", "min", "minimum", "mm", "mul", "mv", "nan_to_num", "ne", "neg", "nonzero",
+    "norm", "outer", "pad", "permute", "pow", "prod", "reciprocal", "relu", "repeat", "reshape",
+    "roll", "round", "rsqrt", "sigmoid", "sign", "silu", "sin", "softmax", "softplus", "sort",
+    "split", "sqrt", "square", "squeeze", "stack", "std", "sub", "sum", "sum_to", "t", "tan",
+    "tanh", "tensordot", "tile", "to_device", "to_dtype", "topk", "trace", "transpose", "tril",
+    "triu", "trunc", "unflatten", "unsqueeze", "var", "view", "view_as", "vstack", "where",
 ]
 
 
 # ----------------------------------------------------------------------------- Tensor methods
 def _attach_methods():
-    methods = ["abs", "add", "all", "allclose", "amax", "amin", "any", "argmax", "argmin",
-               "argsort", "bmm", "ceil", "chunk", "clamp", "clamp_max", "clamp_min", "clip",
-               "clone", "contiguous", "cos", "count_nonzero", "cumsum", "div", "dot", "eq",
-               "equal", "erf", "exp", "expand", "expand_as", "expm1", "flatten", "flip", "floor",
-               "gather", "ge", "gt", "index_select", "isclose", "isfinite", "isinf", "isnan",
-               "le", "lerp", "log", "log10", "log1p", "log2", "log_softmax", "logical_not",
-               "logical_or", "logical_xor", "logsumexp", "lt", "masked_fill", "matmul", "max",
-               "maximum", "mean", "min", "minimum", "mm", "mul", "mv", "nan_to_num", "ne", "neg",
-               "nonzero", "norm", "outer", "permute", "pow", "reciprocal", "relu", "repeat",
-               "reshape", "roll", "round", "rsqrt", "sigmoid", "sign", "sin", "softmax", "sort",
-               "split", "sqrt", "square", "squeeze", "std", "sub", "sum", "t", "tan", "tanh",
-               "tile", "topk", "transpose", "tril", "triu", "trunc", "unflatten", "unsqueeze",
-               "var", "view", "view_as"]
+    methods = ["abs", "add", "addmm", "addmv", "all", "allclose", "amax", "amin", "any", "argmax",
+               "argmin", "argsort", "baddbmm", "bmm", "ceil", "chunk", "clamp", "clamp_max",
+               "clamp_min", "clip", "clone", "contiguous", "cos", "count_nonzero", "cumprod",
+               "cumsum", "diag", "diag_embed", "diagonal", "div", "dot", "eq", "equal", "erf",
+               "exp", "expand", "expand_as", "expm1", "flatten", "flip", "floor", "gather", "ge",
+               "gt", "index_select", "isclose", "isfinite", "isinf", "isnan", "le", "lerp", "log",
+               "log10", "log1p", "log2", "log_softmax", "logical_not", "logical_or", "logical_xor",
+               "logsumexp", "lt", "masked_fill", "matmul", "max", "maximum", "mean", "min",
+               "minimum", "mm", "mul", "mv", "nan_to_num", "ne", "neg", "nonzero", "norm", "outer",
+               "permute", "pow", "prod", "reciprocal", "relu", "repeat", "reshape", "roll", "round",
+               "rsqrt", "sigmoid", "sign", "sin", "softmax", "sort", "split", "sqrt", "square",
+               "squeeze", "std", "sub", "sum", "t", "tan", "tanh", "tile", "topk", "trace",
+               "transpose", "tril", "triu", "trunc", "unflatten", "unsqueeze", "var", "view",
+               "view_as"]
     g = globals()
     for name in methods:
         setattr(Tensor, name, g[name])
