@@ -179,15 +179,15 @@ def class_reading(D_module, images, batch: int = 500, torch=minigan):
 def classifier_report(experiment, D_module, data: str, device=None) -> dict:
     """D's class head as a classifier of the held-out real digits: accuracy and the confusion
     counts (``counts[true][read]``)."""
-    from ..runs import load_real_data
+    from ..runs import _is_digits, load_real_data
     test = load_real_data(experiment, data, "test")
     images = experiment.scale(test.batch(np.arange(len(test)))[1].to(device))
     read = class_reading(D_module, images)
     labels = np.asarray(test.labels, dtype=np.int64)
     counts = np.zeros((CLASSES, CLASSES), dtype=np.int64)
     np.add.at(counts, (labels, read), 1)
-    return {"count": int(len(labels)), "accuracy": float(np.mean(read == labels)),
-            "counts": counts.tolist()}
+    return {"count": int(len(labels)), "items": "digits" if _is_digits(test) else "images",
+            "accuracy": float(np.mean(read == labels)), "counts": counts.tolist()}
 
 
 @dataclass(frozen=True)
@@ -250,7 +250,7 @@ class AcganModel(GanModel, ConditionalGanExperiment):
     def after_training(self, nets, options, say) -> dict:
         """D's class head read on the held-out digits (:func:`classifier_report`)."""
         report = classifier_report(self, nets.D.module, options.data, options.device)
-        say(f"  D's class head as a classifier of the {report['count']:,} held-out digits: "
+        say(f"  D's class head as a classifier of the {report['count']:,} held-out {report['items']}: "
             f"{report['accuracy']:.1%} right")
         return {"classifier": report}
 
