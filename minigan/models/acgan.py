@@ -265,5 +265,4 @@ ACGAN = AcganModel(
     optimiser=lambda torch, params: torch.optim.Adam(params, lr=2e-4, betas=(0.5, 0.999)),
     seed=randn_seed(LATENT), noise=uniform_image, data="mnist", image_shape=(1, 28, 28),
     book_epochs=None, default_epochs=30, parameters=(103_243, 857_065), batch_size=64,
-    book_result="the paper: class-conditional samples its Inception network reads as the "
-                "requested class (ImageNet, CIFAR-10)")
+    book_result="the paper: class-conditional ImageNet and CIFAR-10 samples (no MNIST figure)")
