@@ -263,6 +263,9 @@ ACGAN = AcganModel(
     discriminator=discriminator, generator=generator,
     loss=lambda torch: torch.nn.BCELoss(),
     optimiser=lambda torch, params: torch.optim.Adam(params, lr=2e-4, betas=(0.5, 0.999)),
+    # 30 epochs of the 4,000 bundled digits (1,890 steps, about 25 minutes with one BLAS thread on
+    # the 2-core Zen 4): the judge reads the asked label in 84.6 % (seed 0) and 83.0 % (seed 1),
+    # D's class head 94.5 % and 94.1 % of the held-out digits (benchmarks/results/zen4/acgan_runs.json)
     seed=randn_seed(LATENT), noise=uniform_image, data="mnist", image_shape=(1, 28, 28),
     book_epochs=None, default_epochs=30, parameters=(103_243, 857_065), batch_size=64,
     book_result="the paper: class-conditional ImageNet and CIFAR-10 samples (no MNIST figure)")
