@@ -269,6 +269,8 @@ class GanExperiment:
     uniform "random image" of the discriminator tests; ``data`` names the real samples'
     source (``"mnist"``, ``"celeba"``, ``"celeba-crop"`` or ``"pattern"``).
     ``to_images(output)`` turns G's output (numpy) into (N, C, H, W) pictures in [0, 1].
+    ``generator_optimiser``, where given, builds G's optimiser (two time-scales, as SAGAN's
+    slower G); otherwise ``optimiser`` builds both.
     """
     name: str
     section: str
@@ -289,6 +291,7 @@ class GanExperiment:
     per_sample: bool = False   # BatchNorm in training mode: generate one image at a time
     notes: tuple = field(default=())
     kind: str = "gan"
+    generator_optimiser: Callable | None = None   # (torch, params) -> G's optimiser, if not D's kind
     conditional = False         # D and G also read a one-hot label (ConditionalGanExperiment)
     book_model = True           # a GAN of the book (GanModel: one beyond it)
 
@@ -297,7 +300,11 @@ class GanExperiment:
         G = _to(self.generator(torch), device, dtype)
         return Networks(
             D=Network(D, self.optimiser(torch, D.parameters()), self.loss(torch), name="D"),
-            G=Network(G, self.optimiser(torch, G.parameters()), None, name="G"))
+            G=Network(G, self.g_optimiser(torch, G.parameters()), None, name="G"))
+
+    def g_optimiser(self, torch, params):
+        """G's optimiser: ``generator_optimiser`` where the model has one, else D's kind."""
+        return (self.generator_optimiser or self.optimiser)(torch, params)
 
     def targets(self, torch, batch=None, device=None, dtype=None):
         """The book's ``FloatTensor([1.0])`` and ``[0.0]`` (shape (1,), or (B, 1) batched)."""

@@ -164,7 +164,6 @@ class InfoGanModel(GanModel):
     """A GAN with a code G must make readable (:mod:`minigan.models.infogan`): D's optimiser
     steps D's body and head, G's steps G *and Q's head*, and each iteration is
     :func:`~minigan.training.infogan_step`."""
-    generator_optimiser: object = None   # (torch, params) -> optimiser for G and Q's head
     lambda_cat: float = LAMBDA_CAT
     lambda_con: float = LAMBDA_CON
 
@@ -175,7 +174,7 @@ class InfoGanModel(GanModel):
         g_params = list(G.parameters()) + list(D.q_head.parameters())
         return Networks(
             D=Network(D, self.optimiser(torch, d_params), self.loss(torch), name="D"),
-            G=Network(G, self.generator_optimiser(torch, g_params), None, name="G"))
+            G=Network(G, self.g_optimiser(torch, g_params), None, name="G"))
 
     def iteration(self, nets, reals, index, n, ones, zeros, device=None, dtype=None):
         """One batch: :func:`~minigan.training.infogan_step` with two fresh latents."""
