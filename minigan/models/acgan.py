@@ -35,7 +35,6 @@ average of its real and fake losses.
 """
 from __future__ import annotations
 
-import copy
 import functools
 from dataclasses import dataclass
 
@@ -46,6 +45,7 @@ import minigan
 from ..experiment import ConditionalGanExperiment, GanModel, _move, cycling_labels, randn_seed
 from ..training import acgan_step
 from .gan_batched import uniform_image
+from .head_reading import head_argmax
 
 LATENT = 100
 CLASSES = 10
@@ -160,20 +160,11 @@ def _balanced(labels, k: int) -> bool:
 
 
 def class_reading(D_module, images, batch: int = 500, torch=minigan):
-    """D's class head (argmax of its logits) on (N, 784) images in the model's pixel range,
-    read by a *copy* of D batch by batch: BatchNorm in training mode, as D reads the batches
-    it trains on (the running statistics are left as training left them), dropout off, as any
-    classifier is read."""
-    reader = copy.deepcopy(D_module)
-    for m in reader.modules():
-        if type(m).__name__.startswith("Dropout"):
-            m.eval()
-    out = []
-    with torch.no_grad():
-        for start in range(0, len(images), batch):
-            _, logits = reader.with_classes(images[start:min(start + batch, len(images))])
-            out.append(np.asarray(logits.argmax(dim=1).cpu().numpy()))
-    return np.concatenate(out)
+    """D's class head (argmax of its logits) on (N, 784) images in the model's pixel range
+    (:func:`~minigan.models.head_reading.head_argmax`: a copy of D, BatchNorm in training mode,
+    dropout off)."""
+    return head_argmax(D_module, images, lambda reader, x: reader.with_classes(x)[1],
+                       batch=batch, torch=torch)
 
 
 def classifier_report(experiment, D_module, data: str, device=None) -> dict:

@@ -12,13 +12,13 @@ exact search over the 2^10 subsets of digits already taken is instant).
 """
 from __future__ import annotations
 
-import copy
 import os
 
 import numpy as np
 
 import minigan
 
+from .head_reading import head_argmax
 from .infogan import CATEGORIES, CONTINUOUS, NOISE, latent
 
 #: latents judged per value of c1, and the batch the pictures' latents travel in (below)
@@ -120,17 +120,11 @@ def code_pictures(experiment, G_module, out: str, device=None) -> list[str]:
 
 
 def q_reading(D_module, images, batch: int = 500, torch=minigan):
-    """Q's c1 (argmax of its logits) for (N, 784) images in [0, 1], read by a *copy* of D in
-    training mode, batch by batch - as D reads the real batches it trains on - so that the
-    model's BatchNorm running statistics are left as training left them. ``torch`` is the
-    framework of ``D_module`` and ``images`` (the side-by-side script reads PyTorch's D too)."""
-    reader = copy.deepcopy(D_module)
-    out = []
-    with torch.no_grad():
-        for start in range(0, len(images), batch):
-            _, logits, _ = reader.with_codes(images[start:min(start + batch, len(images))])
-            out.append(np.asarray(logits.argmax(dim=1).cpu().numpy()))
-    return np.concatenate(out)
+    """Q's c1 (argmax of its logits) for (N, 784) images in [0, 1]
+    (:func:`~minigan.models.head_reading.head_argmax`: a copy of D in training mode, so the
+    model's BatchNorm running statistics are left as training left them)."""
+    return head_argmax(D_module, images, lambda reader, x: reader.with_codes(x)[1],
+                       batch=batch, torch=torch)
 
 
 def code_report(experiment, nets, data: str, device=None) -> dict:
