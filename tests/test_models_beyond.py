@@ -298,7 +298,8 @@ def test_sample_and_eval_read_a_model_beyond_the_book(tmp_path, capsys):
 @pytest.mark.parametrize("script, args", [("beyond_gans.py", ["gan-batched"]), ("beyond_gans.py", ["gan-mlp"]),
                                           ("beyond_gans.py", ["lsgan"]), ("beyond_gans.py", ["dcgan-mnist"]),
                                           ("beyond_wgan.py", []), ("beyond_wgan.py", ["--gp"]),
-                                          ("beyond_wgan.py", ["--sn"]), ("beyond_ema.py", [])])
+                                          ("beyond_wgan.py", ["--sn"]), ("beyond_wgan.py", ["--sa"]),
+                                          ("beyond_ema.py", [])])
 def test_examples_run(tmp_path, script, args):
     import subprocess
     import sys
@@ -308,7 +309,7 @@ def test_examples_run(tmp_path, script, args):
                           capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr
     assert "of 10 classes" in done.stdout
-    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".png", ".png"]
+    assert sorted(p.suffix for p in tmp_path.iterdir()) == [".png"] * (3 if "--sa" in args else 2)
 
 
 # ============================================================================== the D test

@@ -12,6 +12,7 @@ dcgan                 dcgan.DCGAN                        Radford et al.'s DCGAN,
 wgan                  wgan.WGAN                          Wasserstein critic, weight clipping, RMSprop
 wgan-gp               wgan_gp.WGAN_GP                    gradient penalty by double backward
 sngan                 sngan.SNGAN                        spectrally normalised D, hinge loss
+sagan                 sagan.SAGAN                        self-attention and spectral norm in D and G
 infogan               infogan.INFOGAN                    a digit code learnt without labels (D + Q)
 acgan                 acgan.ACGAN                        conditional: D also names the digit (2 heads)
 autoencoder           autoencoder.AUTOENCODER            784-...-3 code and back, Tanh, summed MSE
@@ -49,6 +50,7 @@ _REGISTRY = {
     "wgan": ("wgan", "WGAN"),
     "wgan-gp": ("wgan_gp", "WGAN_GP"),
     "sngan": ("sngan", "SNGAN"),
+    "sagan": ("sagan", "SAGAN"),
     "infogan": ("infogan", "INFOGAN"),
     "acgan": ("acgan", "ACGAN"),
     "autoencoder": ("autoencoder", "AUTOENCODER"),
