@@ -697,6 +697,48 @@ def add_product_inputs(kind):
     return make
 
 
+def attention_inputs(form):
+    """query (N..., L, E), key (N..., S, E), value (N..., S, Ev) for scaled_dot_product_attention,
+    then per ``form``: "bool_mask" / "float_mask" a mask that broadcasts to (N..., L, S) (bool:
+    True = attend, rows of all False included, which give zeros; float: added, with some -inf
+    for the PyTorch comparison only), "scale" a scale; "batch" batch dimensions that broadcast
+    between the three; "gqa" query heads (dimension -3) a multiple of key's and value's."""
+    def make(size, for_gradcheck):
+        side = st.integers(1, size["max_side"])
+        n_batch = max(size["max_dims"] - 2, 0)
+
+        @st.composite
+        def case(draw):
+            length, source, e, ev = draw(side), draw(side), draw(side), draw(side)
+            if form == "batch":
+                trio = draw(hnp.mutually_broadcastable_shapes(num_shapes=3, min_dims=1,
+                                                              max_dims=max(n_batch, 1), max_side=3))
+                bq, bk, bv = trio.input_shapes
+            elif form == "gqa":
+                heads, groups = draw(st.integers(1, 2)), draw(st.integers(1, 3))
+                lead = tuple(draw(st.lists(side, max_size=max(n_batch - 1, 0))))
+                bq, bk, bv = lead + (heads * groups,), lead + (heads,), lead + (heads,)
+            else:
+                bq = bk = bv = tuple(draw(st.lists(side, max_size=n_batch)))
+            q, k = draw(arrays(bq + (length, e))), draw(arrays(bk + (source, e)))
+            v = draw(arrays(bv + (source, ev)))
+            if form in ("bool_mask", "float_mask"):
+                weights = bq + (length, source)
+                # at least (L or 1, S): PyTorch's fused 4-D kernel refuses 1-D masks
+                cut = draw(st.integers(0, len(weights) - 2))
+                mask_shape = tuple(draw(st.sampled_from([1, d])) for d in weights[cut:])
+                if form == "bool_mask":
+                    return q, k, v, draw(arrays(mask_shape, dtype="bool"))
+                finite = st.floats(-2.0, 2.0)
+                elements = finite if for_gradcheck else st.one_of(finite, finite, st.just(-math.inf))
+                return q, k, v, draw(arrays(mask_shape, elements=elements))
+            if form == "scale":
+                return q, k, v, draw(st.sampled_from([0.1, 0.5, 2.0]))
+            return q, k, v
+        return case()
+    return make
+
+
 def softmax_args(shape):
     return st.tuples(dim_of(shape, allow_none=False))
 
@@ -964,6 +1006,21 @@ CASES = [
            gradgrad=True),
     OpCase("log_softmax", lambda F, x, dim: F.log_softmax(x, dim=dim),
            unary_with(softmax_args, min_dims=1), gradgrad=True),
+    # ---------------------------------------------------------------- attention
+    OpCase("sdpa", lambda F, q, k, v: nnf(F).scaled_dot_product_attention(q, k, v),
+           attention_inputs("plain"), gradgrad=True),
+    OpCase("sdpa_bool_mask", lambda F, q, k, v, m: nnf(F).scaled_dot_product_attention(q, k, v, attn_mask=m),
+           attention_inputs("bool_mask"), gradgrad=True),
+    OpCase("sdpa_float_mask", lambda F, q, k, v, m: nnf(F).scaled_dot_product_attention(q, k, v, m),
+           attention_inputs("float_mask"), gradgrad=True),
+    OpCase("sdpa_causal", lambda F, q, k, v: nnf(F).scaled_dot_product_attention(q, k, v, is_causal=True),
+           attention_inputs("plain"), gradgrad=True),
+    OpCase("sdpa_scale", lambda F, q, k, v, s: nnf(F).scaled_dot_product_attention(q, k, v, scale=s),
+           attention_inputs("scale")),
+    OpCase("sdpa_batch", lambda F, q, k, v: nnf(F).scaled_dot_product_attention(q, k, v),
+           attention_inputs("batch")),
+    OpCase("sdpa_gqa", lambda F, q, k, v: nnf(F).scaled_dot_product_attention(q, k, v, enable_gqa=True),
+           attention_inputs("gqa"), gradgrad=True),
     # ---------------------------------------------------------------- dtype
     OpCase("to_float32", lambda F, x: x.to(F.float32), unary(), tags={"casts"}),
     OpCase("to_float64", lambda F, x: x.double(), unary(), dtype="float32", tags={"casts"}),

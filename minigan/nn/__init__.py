@@ -19,5 +19,7 @@ from .pixelshuffle import PixelShuffle, PixelUnshuffle  # noqa: E402
 from .pooling import AdaptiveAvgPool2d, AvgPool2d, MaxPool2d  # noqa: E402
 from .sparse import Embedding  # noqa: E402
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: E402
+# --- attention ---
+from .attention import MultiheadAttention  # noqa: E402
 
 __all__ = [name for name in dir() if not name.startswith("_")]

@@ -15,3 +15,5 @@ from ..functional.embedding import embedding, one_hot  # noqa: E402,F401
 from ..functional.interpolate import (interpolate, upsample, upsample_bilinear,  # noqa: E402,F401
                                       upsample_nearest)
 from ..functional.pool import avg_pool2d, max_pool2d, max_pool2d_with_indices  # noqa: E402,F401
+# --- attention ---
+from ..functional.attention import scaled_dot_product_attention  # noqa: E402,F401
