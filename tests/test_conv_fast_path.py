@@ -261,6 +261,9 @@ BEYOND = [
     ((14, 14), 5, 1, 2, 16, 8, "columns"),        # 8 channels: im2col measured faster
     ((4, 4), 4, 1, 0, 1, 256, "taps"),            # DCGAN's last Conv2d(256, 1, 4): stride 1, no split
     ((27, 27), 8, 2, 0, 3, 256, "subpixel-taps"),  # the book's D3
+    ((7, 7), 7, 1, 0, 128, 256, "columns"),       # SAGAN's first ConvT(128, 256, 7): a 1 x 1 small side
+    ((4, 4), 4, 1, 0, 100, 512, "columns"),       # DCGAN's first ConvT(100, 512, 4), in conv2d terms
+    ((7, 7), 4, 2, 1, 256, 128, "winograd"),      # ... but a 3 x 3 small side keeps Winograd
 ]
 
 

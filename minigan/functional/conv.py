@@ -530,7 +530,12 @@ def choose_plan(g, OC, C):
       fwd+bwd against columns (Zen 5): 256 -> 256 k8 s2 52 vs 74 ms; at batch 64,
       32 -> 64 k5 (dcgan-mnist's D) 7.6 vs 15.3, 16 -> 16 k5 2.8 vs 6.3, 32 -> 32 k4 s2
       4.9 vs 9.5; 16 -> 32 k5 pad 2 at batch 100 (small-cnn) 17.5 vs 17.7; but 8 -> 16 k5
-      5.3 vs 4.9, hence the 16;
+      5.3 vs 4.9, hence the 16 - unless the small image is a single pixel (a generator's
+      first ConvTranspose2d from a 1 x 1 latent, DCGAN's and SAGAN's; a Conv2d whose kernel
+      covers its input): the columns plan is then one plain GEMM, and Winograd's 2 x 2 output
+      tiles would be three-quarters padding. fwd+bwd at batch 64 (Zen 4, one thread):
+      ConvT(128, 256, 7) on 1 x 1 12.6 vs 29.5 ms, Conv2d(128, 256, 7) on 7 x 7 23 vs 55;
+      DCGAN's ConvT(100, 512, 4) at batch 128 32 vs 53;
     * ``subpixel-taps`` when the big side has many more channels than the small side needs
       planes, C >= 8 * OC * SH * SW (the taps product is SH*SW times bigger), and the kernel is
       a whole number of strides: 256 -> 3 and 3 -> 256. It does SH*SW times fewer
@@ -541,7 +546,7 @@ def choose_plan(g, OC, C):
       channel) or a kernel that is not a whole number of strides;
     * ``columns`` (im2col, the reference) otherwise.
     """
-    if min(OC, C) >= 16 and winograd.eligible(g):
+    if min(OC, C) >= 16 and winograd.eligible(g) and g.OH * g.OW > 1:
         return "winograd"
     if C >= 8 * OC * g.SH * g.SW:
         strided = g.SH * g.SW > 1  # at stride 1 there is nothing to split
