@@ -400,6 +400,108 @@ def gather_inputs(size, for_gradcheck):
     return case()
 
 
+def _scatter_index(draw, shape, axis, unique):
+    """An int64 index for writing into ``shape`` along ``axis``: the same rank, no longer than
+    ``shape`` off the axis. ``unique``: the places named along each slice differ (``scatter``,
+    whose result for a repeated place PyTorch leaves undefined); else repeats are allowed."""
+    n = shape[axis]
+    idx_shape = tuple(draw(st.integers(1, n if unique else 4)) if d == axis else draw(st.integers(1, m))
+                      for d, m in enumerate(shape))
+    if not unique:
+        return draw(hnp.arrays(np.int64, idx_shape, elements=st.integers(0, n - 1)))
+    rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+    keys = rng.random(idx_shape[:axis] + (n,) + idx_shape[axis + 1:])
+    order = np.argsort(keys, axis=axis)                       # a permutation per slice
+    return np.take(order, np.arange(idx_shape[axis]), axis=axis).astype(np.int64)
+
+
+def _src_shape(draw, idx_shape, for_gradcheck):
+    """src's shape: the index's, or for gradcheck up to one longer on each axis (only its
+    leading part is read, the rest gets a zero gradient). PyTorch 2.13's scatter and scatter_add
+    backward fail on a longer src ("invalid gradient"), and its scatter_reduce gives the unread
+    part a gradient, so the PyTorch comparisons keep the index's shape."""
+    return tuple(k + (draw(st.integers(0, 1)) if for_gradcheck else 0) for k in idx_shape)
+
+
+def scatter_inputs(unique, with_src=True):
+    """x, an axis, an index (see _scatter_index) and src (see _src_shape); without src, a
+    number to write."""
+    def make(size, for_gradcheck):
+        @st.composite
+        def case(draw):
+            shape = draw(shapes(min_dims=1, **size))
+            axis = draw(st.integers(0, len(shape) - 1))
+            idx = _scatter_index(draw, shape, axis, unique)
+            if not with_src:
+                return draw(arrays(shape)), axis, idx, draw(st.sampled_from([0.0, -1.5, 2.25]))
+            src_shape = _src_shape(draw, idx.shape, for_gradcheck)
+            return draw(arrays(shape)), axis, idx, draw(arrays(src_shape))
+        return case()
+    return make
+
+
+def scatter_reduce_inputs(reduces, elements=None):
+    """x, axis, index (repeats), src, a reduce of ``reduces`` and include_self. For PyTorch, values
+    on a coarse lattice (``elements``, else _tied: amax/amin see ties, prod sees zeros); for
+    gradcheck, x's and src's values all distinct (amax/amin without ties, at most one zero), unless
+    ``elements`` is given."""
+    def make(size, for_gradcheck):
+        @st.composite
+        def case(draw):
+            shape = draw(shapes(min_dims=1, **size))
+            axis = draw(st.integers(0, len(shape) - 1))
+            idx = _scatter_index(draw, shape, axis, unique=False)
+            src_shape = _src_shape(draw, idx.shape, for_gradcheck)
+            nx = int(np.prod(shape))
+            if for_gradcheck and elements is None:
+                values = draw(arrays((nx + int(np.prod(src_shape)),), distinct=True))
+                x, src = values[:nx].reshape(shape), values[nx:].reshape(src_shape)
+            else:
+                el = elements if elements is not None else _tied()
+                x, src = draw(arrays(shape, elements=el)), draw(arrays(src_shape, elements=el))
+            return x, axis, idx, src, draw(st.sampled_from(reduces)), draw(st.booleans())
+        return case()
+    return make
+
+
+def index_add_inputs(size, for_gradcheck):
+    """x, a dim, a 1-d int64 index (repeats allowed) of length k, source (x's shape with k on the
+    dim) and alpha."""
+    @st.composite
+    def case(draw):
+        shape = draw(shapes(min_dims=1, **size))
+        axis = draw(st.integers(-len(shape), len(shape) - 1))
+        n = shape[axis]
+        idx = np.array(draw(st.lists(st.integers(0, n - 1), min_size=0, max_size=4)), dtype=np.int64)
+        src_shape = tuple(len(idx) if d == axis % len(shape) else m for d, m in enumerate(shape))
+        return (draw(arrays(shape)), axis, idx, draw(arrays(src_shape)),
+                draw(st.sampled_from([1, 2.5, -0.5])))
+    return case()
+
+
+CDIST_P = [0.0, 0.5, 1.0, 1.5, 2.0, 3.0, math.inf]
+
+
+def cdist_inputs(size, for_gradcheck):
+    """x1 (B..., P, M), x2 (B..., R, M) with broadcastable batch axes, and p. For PyTorch the
+    values sit on a coarse lattice (zero distances, zero differences and ties of |x1 - x2|, where
+    each p has its rule); for gradcheck they are continuous (no zero difference, no tie: kinks
+    of p <= 1 and of inf)."""
+    @st.composite
+    def case(draw):
+        batch = draw(broadcastable_pairs(min_dims=0, max_dims=max(size["max_dims"] - 2, 0),
+                                         max_side=size["max_side"]))
+        p_rows, r_rows, m = (draw(st.integers(1, size["max_side"])) for _ in range(3))
+        shapes_ = (tuple(batch[0]) + (p_rows, m), tuple(batch[1]) + (r_rows, m))
+        if for_gradcheck:
+            rng = np.random.default_rng(draw(st.integers(0, 2 ** 32 - 1)))
+            x1, x2 = (rng.uniform(-2, 2, s) for s in shapes_)
+        else:
+            x1, x2 = (draw(arrays(s, elements=_tied())) for s in shapes_)
+        return x1, x2, draw(st.sampled_from(CDIST_P))
+    return case()
+
+
 def _sort_args(shape):
     return st.tuples(dim_of(shape, allow_none=False), st.booleans())
 
@@ -942,6 +1044,27 @@ CASES = [
            unary_with(_sort_args, distinct=True), gradgrad=True),
     OpCase("topk", lambda F, x, k, dim, largest: tuple(x.topk(k, dim, largest)),
            unary_with(_topk_args, distinct=True), gradgrad=True),
+    OpCase("scatter", lambda F, x, axis, idx, src: F.scatter(x, axis, idx, src),
+           scatter_inputs(unique=True), gradgrad=True),
+    OpCase("scatter_value", lambda F, x, axis, idx, v: x.scatter(axis, idx, value=v),
+           scatter_inputs(unique=True, with_src=False), gradgrad=True),
+    OpCase("scatter_add", lambda F, x, axis, idx, src: F.scatter_add(x, axis, idx, src),
+           scatter_inputs(unique=False), gradgrad=True),
+    OpCase("scatter_add_method", lambda F, x, axis, idx, src: x.scatter_add(axis, idx, src),
+           scatter_inputs(unique=False)),
+    OpCase("scatter_reduce", lambda F, x, axis, idx, src, reduce, incl: F.scatter_reduce(
+        x, axis, idx, src, reduce, include_self=incl),
+        scatter_reduce_inputs(["sum", "prod", "mean", "amax", "amin"]), gradgrad=True),
+    # prod with zeros, two meeting at one place too (exact first derivatives; the second
+    # derivative there is refused, as PyTorch, so no gradgradcheck)
+    OpCase("scatter_reduce_prod_zeros", lambda F, x, axis, idx, src, reduce, incl: x.scatter_reduce(
+        axis, idx, src, reduce, include_self=incl),
+        scatter_reduce_inputs(["prod"], elements=PRODUCT_ELEMENTS)),
+    OpCase("index_add", lambda F, x, dim, idx, src, alpha: F.index_add(x, dim, idx, src, alpha=alpha),
+           index_add_inputs, gradgrad=True),
+    OpCase("index_add_method", lambda F, x, dim, idx, src, alpha: x.index_add(dim, idx, src, alpha=alpha),
+           index_add_inputs),
+    OpCase("cdist", lambda F, a, b, p: F.cdist(a, b, p), cdist_inputs, gradgrad=True),
     OpCase("argsort", lambda F, x, dim, descending: F.argsort(x, dim, descending),
            unary_with(_sort_args, min_dims=1, distinct=True), tags={"no_grad_output"}),
     OpCase("cat", lambda F, *a: F.cat(list(a[:-1]), dim=a[-1]), cat_inputs, gradgrad=True),
@@ -1035,14 +1158,14 @@ assert len(CASE_BY_NAME) == len(CASES), "duplicate case names"
 # Every differentiable op that minigan.functional exports must have a case here (a test checks).
 COVERED_FUNCTIONAL = {
     "abs", "add", "addmm", "addmv", "amax", "amin", "baddbmm", "bmm", "broadcast_to", "cat",
-    "ceil", "chunk", "clamp", "clamp_max", "clamp_min", "clip", "clone", "concat", "contiguous",
+    "cdist", "ceil", "chunk", "clamp", "clamp_max", "clamp_min", "clip", "clone", "concat", "contiguous",
     "cos", "cumprod", "cumsum", "diag", "diag_embed", "diagonal", "div", "dot", "einsum", "elu",
     "erf", "exp", "expand", "expand_as", "expm1", "flatten", "flip", "floor", "gather", "gelu",
-    "getitem", "hstack", "index_select", "leaky_relu", "lerp", "linear", "log", "log10",
+    "getitem", "hstack", "index_add", "index_select", "leaky_relu", "lerp", "linear", "log", "log10",
     "log1p", "log2", "log_softmax", "logsumexp", "masked_fill", "matmul", "max", "maximum",
     "mean", "min", "minimum", "mm", "mul", "mv", "nan_to_num", "neg", "norm", "outer", "pad",
     "permute", "pow", "prod", "reciprocal", "relu", "repeat", "reshape", "roll", "round",
-    "rsqrt", "sigmoid", "silu", "sin", "softmax", "softplus", "sort", "split", "sqrt", "square",
+    "rsqrt", "scatter", "scatter_add", "scatter_reduce", "sigmoid", "silu", "sin", "softmax", "softplus", "sort", "split", "sqrt", "square",
     "squeeze", "stack", "std", "sub", "sum", "sum_to", "t", "tan", "tanh", "tensordot", "tile",
     "to_device", "to_dtype", "topk", "trace", "transpose", "tril", "triu", "trunc", "unflatten",
     "unsqueeze", "var", "view", "view_as", "vstack", "where",
@@ -1050,7 +1173,7 @@ COVERED_FUNCTIONAL = {
 NOT_DIFFERENTIABLE = {
     "all", "allclose", "any", "argmax", "argmin", "argsort", "count_nonzero", "eq", "equal",
     "ge", "gt", "isclose", "isfinite", "isinf", "isnan", "le", "logical_and", "logical_not",
-    "logical_or", "logical_xor", "lt", "ne", "nonzero", "sign",
+    "logical_or", "logical_xor", "lt", "ne", "nonzero", "sign", "unique", "unique_consecutive",
 }
 
 

@@ -1,5 +1,6 @@
 """In-place arithmetic: ``t += x``, ``t -= x``, ``t *= x``, ``t /= x`` and ``t.add_(x)``,
-``t.sub_(x)``, ``t.mul_(x)``, ``t.div_(x)``, and ``t.lerp_(end, weight)`` (an EMA's average).
+``t.sub_(x)``, ``t.mul_(x)``, ``t.div_(x)``, and ``t.lerp_(end, weight)`` (an EMA's average);
+and the indexed writes ``t.scatter_``, ``t.scatter_add_``, ``t.scatter_reduce_``, ``t.index_add_``.
 
 The hand-written update of a parameter (before an optimiser class is introduced, and in every
 tutorial that shows what one does)::
@@ -88,5 +89,21 @@ def in_place_method(op, name):
                                f"minigan's in-place methods do not do; write t = t.{name[:-1]}(x) "
                                f"or use the operator")
         return _write_into(t, op(t, other, *args, **kwargs), name)
+    method.__name__ = name
+    return method
+
+
+def in_place_indexed_method(op, name):
+    """``scatter_``, ``scatter_add_``, ``scatter_reduce_``, ``index_add_``: as
+    :func:`in_place_method`, but the operand that may require grad (``src`` / ``source``) comes
+    after ``dim`` and ``index``, so every Tensor argument is looked at."""
+    def method(t, *args, **kwargs):
+        operands = [a for a in (*args, *kwargs.values()) if isinstance(a, Tensor)]
+        if is_grad_enabled() and (t.requires_grad or any(a.requires_grad for a in operands)):
+            t._check_inplace(name)
+            raise RuntimeError(f"{name}: the result would have to be recorded in the graph, which "
+                               f"minigan's in-place methods do not do; write t = t.{name[:-1]}(...) "
+                               "or run it under minigan.no_grad()")
+        return _write_into(t, op(t, *args, **kwargs), name)
     method.__name__ = name
     return method
