@@ -19,7 +19,7 @@ from minigan.cli import main
 from minigan.data import bundled_mnist
 from minigan.training import gan_step, gradient_penalty, wgan_step
 
-from twins import assert_same_weights, float64_twins, state_arrays
+from twins import assert_same_weights, critic_losses, float64_twins, state_arrays
 
 torch = pytest.importorskip("torch")
 
@@ -205,12 +205,7 @@ def test_sngan_parity_float64():
     steps, batch = 12, 32
     reals = _reals(steps, batch)
     seeds = np.random.default_rng(10).standard_normal((steps, 2, batch, 100))
-    losses = {}
-    for fw, nets in ((minigan, ours), (torch, theirs)):
-        losses[fw.__name__] = [
-            [loss.item() for loss in wgan_step(fw, nets.D, nets.G, fw.from_numpy(real), fw.from_numpy(a),
-                                               fw.from_numpy(b), n_critic=exp.n_critic, hinge=exp.hinge)]
-            for real, (a, b) in zip(reals, seeds)]
+    losses = critic_losses(exp, ours, theirs, reals, seeds)
     assert (ours.D.counter, ours.G.counter) == (12, 12)
     np.testing.assert_allclose(losses["minigan"], losses["torch"], rtol=1e-9)
     assert_same_weights(ours, theirs, rtol=1e-6, atol=1e-10)

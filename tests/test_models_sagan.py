@@ -12,9 +12,8 @@ from minigan import models
 from minigan.cli import main
 from minigan.data import bundled_mnist
 from minigan.models import sagan
-from minigan.training import wgan_step
 
-from twins import assert_same_weights, float64_twins, state_arrays
+from twins import assert_same_weights, critic_losses, float64_twins, state_arrays
 
 torch = pytest.importorskip("torch")
 
@@ -123,12 +122,7 @@ def test_parity_float64():
     reals = (bundled_mnist("train").images[:steps * batch].astype(np.float64) / 255.0 * 2 - 1
              ).reshape(steps, batch, 784)
     seeds = np.random.default_rng(10).standard_normal((steps, 2, batch, sagan.LATENT))
-    losses = {}
-    for fw, nets in ((minigan, ours), (torch, theirs)):
-        losses[fw.__name__] = [
-            [loss.item() for loss in wgan_step(fw, nets.D, nets.G, fw.from_numpy(real), fw.from_numpy(a),
-                                               fw.from_numpy(b), n_critic=exp.n_critic, hinge=exp.hinge)]
-            for real, (a, b) in zip(reals, seeds)]
+    losses = critic_losses(exp, ours, theirs, reals, seeds)
     np.testing.assert_allclose(losses["minigan"], losses["torch"], rtol=1e-9)
     gammas = [p.item() for n, p in ours.G.module.named_parameters() if n.endswith("gamma")]
     assert gammas and all(g != 0.0 for g in gammas)             # the attention took part

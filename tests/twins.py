@@ -34,3 +34,18 @@ def assert_same_weights(ours, theirs, rtol=1e-6, atol=1e-12):
         assert sm.keys() == st.keys()
         for k in st:
             np.testing.assert_allclose(sm[k], st[k], rtol=rtol, atol=atol, err_msg=f"{m.name}.{k}")
+
+
+def critic_losses(exp, ours, theirs, reals, seeds) -> dict:
+    """Both twins stepped by ``wgan_step`` (the model's ``n_critic`` and ``hinge``) on the same
+    real batches and seed pairs ``seeds[step] = (seed_a, seed_b)``: each framework's losses."""
+    import torch
+
+    from minigan.training import wgan_step
+    losses = {}
+    for fw, nets in ((minigan, ours), (torch, theirs)):
+        losses[fw.__name__] = [
+            [loss.item() for loss in wgan_step(fw, nets.D, nets.G, fw.from_numpy(real), fw.from_numpy(a),
+                                               fw.from_numpy(b), n_critic=exp.n_critic, hinge=exp.hinge)]
+            for real, (a, b) in zip(reals, seeds)]
+    return losses
