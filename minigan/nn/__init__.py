@@ -21,5 +21,7 @@ from .sparse import Embedding  # noqa: E402
 from .upsampling import Upsample, UpsamplingBilinear2d, UpsamplingNearest2d  # noqa: E402
 # --- attention ---
 from .attention import MultiheadAttention  # noqa: E402
+# --- recurrent layers ---
+from .recurrent import GRU, LSTM, RNN, GRUCell, LSTMCell, RNNCell  # noqa: E402
 
 __all__ = [name for name in dir() if not name.startswith("_")]
