@@ -9,7 +9,7 @@ that nothing relies on what NumPy allows and CuPy refuses:
   "Unsupported type <class 'numpy.ndarray'>");
 * ``array.flags`` has only read-only ``c_contiguous``, ``f_contiguous`` and ``owndata``:
   there is no ``writeable`` flag to set;
-* reductions return 0-d device arrays, never NumPy scalars.
+* reductions and indexing down to one number return 0-d device arrays, never NumPy scalars.
 
 What it cannot catch: ``np.asarray(device_array)`` works here (a NumPy subclass is an array
 to NumPy; real CuPy raises), and no kernel, stream, cuBLAS or memory pool is involved.
@@ -84,6 +84,11 @@ class ndarray(_np.ndarray):
     def __array_function__(self, func, types, args, kwargs):
         _refuse_host_arrays(func.__name__, _leaves((args, kwargs)))
         return _device(func(*_host(args), **_host(kwargs)))
+
+    def __getitem__(self, key):
+        # an integer index down to one number gives a 0-d device array, as CuPy's does (a
+        # NumPy subclass would give a NumPy scalar, a host value)
+        return _device(super().__getitem__(key))
 
     def __reduce__(self):
         raise TypeError("fake cupy: a device array is not pickled")
