@@ -130,7 +130,7 @@ class Module:
     def forward(self, *args, **kwargs):
         raise NotImplementedError(f"{type(self).__name__} has no forward()")
 
-    _has_hooks = False  # set in the instance by the first forward hook (minigan/nn/hooks.py)
+    _has_hooks = False  # set in the instance by the first hook (minigan/nn/hooks.py)
 
     def __call__(self, *args, **kwargs):
         try:  # free in Python 3.11+ unless raised
@@ -150,6 +150,16 @@ class Module:
         """Call ``hook(module, args, output)`` after every ``forward``; a returned value
         replaces the output. Returns a handle whose ``remove()`` undoes it."""
         return _hooks.register(self, _hooks.POST, hook, prepend, with_kwargs)
+
+    def register_full_backward_pre_hook(self, hook, prepend=False):
+        """Call ``hook(module, grad_output)`` when the gradients of the outputs are ready; a
+        returned tuple replaces them (minigan/nn/backward_hooks.py). Returns a handle."""
+        return _hooks.register(self, _hooks.BACKWARD_PRE, hook, prepend, False)
+
+    def register_full_backward_hook(self, hook, prepend=False):
+        """Call ``hook(module, grad_input, grad_output)`` when the gradients of the positional
+        Tensor arguments are computed; a returned tuple replaces ``grad_input``. Returns a handle."""
+        return _hooks.register(self, _hooks.BACKWARD, hook, prepend, False)
 
     # ------------------------------------------------------------------ traversal
     def named_modules(self, memo=None, prefix=""):
