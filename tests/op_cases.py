@@ -567,6 +567,14 @@ def chunk_inputs(size, for_gradcheck):
     return case()
 
 
+def unbind_inputs(size, for_gradcheck):
+    @st.composite
+    def case(draw):
+        shape = draw(shapes(min_dims=1, **size))
+        return draw(arrays(shape)), draw(st.integers(-len(shape), len(shape) - 1))
+    return case()
+
+
 def pad_inputs(size, for_gradcheck):
     @st.composite
     def case(draw):
@@ -853,6 +861,10 @@ def _chunk(F, x, chunks, axis):
     return tuple(x.chunk(chunks, dim=axis))
 
 
+def _unbind(F, x, axis):
+    return tuple(x.unbind(axis))
+
+
 def _max_dim(F, x, dim, keepdim):
     values, indices = F.max(x, dim, keepdim=keepdim)
     return values, indices
@@ -1072,6 +1084,7 @@ CASES = [
     OpCase("stack", lambda F, *a: F.stack(list(a[:-1]), dim=a[-1]), stack_inputs),
     OpCase("split", _split, split_inputs, gradgrad=True),
     OpCase("chunk", _chunk, chunk_inputs),
+    OpCase("unbind", _unbind, unbind_inputs, gradgrad=True),
     OpCase("pad", lambda F, x, widths, value: nnf(F).pad(x, widths, value=value), pad_inputs,
            gradgrad=True),
     OpCase("pad_reflect", lambda F, x, widths: nnf(F).pad(x, widths, mode="reflect"),
@@ -1167,8 +1180,8 @@ COVERED_FUNCTIONAL = {
     "permute", "pow", "prod", "reciprocal", "relu", "repeat", "reshape", "roll", "round",
     "rsqrt", "scatter", "scatter_add", "scatter_reduce", "sigmoid", "silu", "sin", "softmax", "softplus", "sort", "split", "sqrt", "square",
     "squeeze", "stack", "std", "sub", "sum", "sum_to", "t", "tan", "tanh", "tensordot", "tile",
-    "to_device", "to_dtype", "topk", "trace", "transpose", "tril", "triu", "trunc", "unflatten",
-    "unsqueeze", "var", "view", "view_as", "vstack", "where",
+    "to_device", "to_dtype", "topk", "trace", "transpose", "tril", "triu", "trunc", "unbind",
+    "unflatten", "unsqueeze", "var", "view", "view_as", "vstack", "where",
 }
 NOT_DIFFERENTIABLE = {
     "all", "allclose", "any", "argmax", "argmin", "argsort", "count_nonzero", "eq", "equal",

@@ -30,6 +30,7 @@ from .shape import (cat, chunk, clone, concat, contiguous, count_nonzero, cumsum
                     getitem, hstack, index_select, masked_fill, nan_to_num, nonzero, outer, pad,
                     permute, repeat, reshape, roll, split, squeeze, stack, t, tile, transpose,
                     tril, triu, unflatten, unsqueeze, view, view_as, vstack)
+from .unbind import unbind
 from .unique import unique, unique_consecutive
 from .vector_norm import norm
 
@@ -50,8 +51,8 @@ __all__ = [
     "scatter_reduce", "sigmoid", "sign", "silu", "sin", "softmax", "softplus", "sort", "split",
     "sqrt", "square", "squeeze", "stack", "std", "sub", "sum", "sum_to", "t", "tan", "tanh",
     "tensordot", "tile", "to_device", "to_dtype", "topk", "trace", "transpose", "tril", "triu",
-    "trunc", "unflatten", "unique", "unique_consecutive", "unsqueeze", "var", "view", "view_as",
-    "vstack", "where"
+    "trunc", "unbind", "unflatten", "unique", "unique_consecutive", "unsqueeze", "var", "view",
+    "view_as", "vstack", "where"
 ]
 
 
@@ -70,8 +71,8 @@ def _attach_methods():
                "roll", "round", "rsqrt", "scatter", "scatter_add", "scatter_reduce", "sigmoid",
                "sign", "sin", "softmax", "sort", "split", "sqrt", "square", "squeeze", "std",
                "sub", "sum", "t", "tan", "tanh", "tile", "topk", "trace", "transpose", "tril",
-               "triu", "trunc", "unflatten", "unique", "unique_consecutive", "unsqueeze", "var",
-               "view", "view_as"]
+               "triu", "trunc", "unbind", "unflatten", "unique", "unique_consecutive", "unsqueeze",
+               "var", "view", "view_as"]
     g = globals()
     for name in methods:
         setattr(Tensor, name, g[name])

@@ -51,6 +51,7 @@ from ..functional.activation import relu, sigmoid, tanh
 from ..functional.arithmetic import linear
 from ..functional.norm import dropout as dropout_fn
 from ..functional.shape import cat, stack
+from ..functional.unbind import unbind
 from ..tensor import Tensor, empty, zeros
 from . import init
 from .module import Module, Parameter
@@ -295,12 +296,12 @@ class RNNBase(Module):
         input's time order, final state tuple)."""
         p = self._parameters
         gi = linear(x, p["weight_ih" + suffix], p.get("bias_ih" + suffix))   # all L steps at once
-        # (each gi[t] sends back a gradient of gi's full size, so backward costs O(L^2 N H)
-        # additions: negligible next to the products for the short sequences minigan trains on)
+        # unbind, not gi[t]: each gi[t] would send back a gradient of gi's full size, O(L^2)
+        steps = unbind(gi, 0)
         length = x.shape[0]
         outputs = [None] * length
         for t in (reversed(range(length)) if reverse else range(length)):
-            state = self._step(gi[t], state, suffix)
+            state = self._step(steps[t], state, suffix)
             outputs[t] = state[0]
         return stack(outputs), state
 
