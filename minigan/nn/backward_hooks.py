@@ -22,7 +22,8 @@ Each ``Pick`` hands its gradient to the shared :class:`BackwardHook` and sends a
 the marker; ``Gather`` has a lower generation than every ``Pick``, so both graph walks (newest
 generation first) run it after all of them, once, with every gradient collected: there the
 hooks are called and their results sent on to ``x1 ... xn``. On the outputs' side the
-``Gather`` calls the pre-hooks, on the inputs' side the hooks. With ``create_graph=True`` the
+``Gather`` calls the pre-hooks, on the inputs' side the hooks. (:func:`minigan.unbind` is the
+same trick with one input: its ``Slice`` is the ``Pick`` here.) With ``create_graph=True`` the
 gradients are Tensors and pass through as they are, so second derivatives see plain identities.
 
 One difference from PyTorch: ``minigan.autograd.grad(y, wanted)`` walks every node it can
@@ -36,6 +37,7 @@ from __future__ import annotations
 import warnings
 
 from ..autograd import Function, is_grad_enabled
+from ..functional.unbind import Slice
 from ..tensor import Tensor
 
 
@@ -75,10 +77,11 @@ class BackwardHook:
         index = [i for i, v in enumerate(values) if isinstance(v, Tensor) and v.requires_grad]
         if not index or not is_grad_enabled():
             return values, None
-        marker = _Gather(self, side, index)(*[values[i] for i in index])
+        gather = _Gather(self, side, index)
+        marker = gather(*[values[i] for i in index])
         new = list(values)
         for slot, i in enumerate(index):
-            new[i] = _Pick(slot, values[i].data)(marker)
+            new[i] = _Pick(gather, slot, values[i].data)(marker)
         return (tuple(new) if type(values) is tuple else type(values)(*new)), index  # namedtuples too
 
     # ---------------------------------------------------------------- backward: the hooks
@@ -188,19 +191,7 @@ class _Gather(Function):
         return tuple(out)
 
 
-class _Pick(Function):
+class _Pick(Slice):
     """Tensor ``slot`` of a Gather, unchanged (the same array): what the module (inputs' side)
-    or its caller (outputs' side) uses. Backward hands the gradient to the Gather."""
-
-    def __init__(self, slot, value):
-        self.slot, self.value = slot, value
-
-    def forward(self, marker):
-        return self.value
-
-    def backward(self, F, gy):
-        gather = self.inputs[0].creator
-        gather.grads[self.slot] = gy
-        marker = self.inputs[0]
-        zero = self.xp.zeros_like(marker.data)
-        return zero if F.is_array_mode else Tensor._wrap(zero, marker.backend)
+    or its caller (outputs' side) uses. It is :func:`minigan.unbind`'s ``Slice``: backward
+    hands the gradient to the Gather (``gather.grads[slot]``) and sends a zero on."""
