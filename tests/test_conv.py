@@ -36,7 +36,7 @@ TOL = {"float64": dict(rtol=1e-7, atol=1e-10), "float32": dict(rtol=1e-4, atol=1
 
 
 # ----------------------------------------------------------------------------- helpers
-@pytest.fixture(params=["columns", "taps"])
+@pytest.fixture(params=["columns", "gather", "taps"])
 def plan(request, monkeypatch):
     """Run a test with each plan forced (the automatic choice picks one per layer)."""
     monkeypatch.setattr(conv_module, "PLAN", request.param)

@@ -1,7 +1,8 @@
 """The fast convolution plans against the reference one (issue #11).
 
-``functional/conv.py`` computes a convolution by one of four plans: ``columns`` (im2col, one
-GEMM, col2im: the readable reference), ``taps`` (the offset loop on a few-channel small side),
+``functional/conv.py`` computes a convolution by one of five plans: ``columns`` (im2col, one
+GEMM, col2im: the readable reference), ``gather`` (the same with im2col and col2im as one
+gather each, for small images), ``taps`` (the offset loop on a few-channel small side),
 ``subpixel-taps`` (taps after a sub-pixel split of a strided layer) and ``winograd`` (sub-pixel
 split + Winograd tiles, ``functional/conv_winograd.py``), picked per layer by ``make_plan``. Here the fast plans must give what the reference gives:
 
@@ -85,10 +86,11 @@ def assert_same(fast, ref, rtol, atol, what):
 
 # ----------------------------------------------------------------------------- fast vs reference
 @pytest.mark.parametrize("kind", ["conv2d", "conv_transpose2d"])
-@pytest.mark.parametrize("fast", ["winograd", "subpixel-taps", "taps"])
+@pytest.mark.parametrize("fast", ["winograd", "subpixel-taps", "taps", "gather"])
 def test_fast_plans_match_the_reference_on_random_shapes(kind, fast):
     """40 seeded random shapes per (plan, op): forward and every gradient, float64."""
-    rng = np.random.default_rng({"winograd": 11, "subpixel-taps": 13, "taps": 15}[fast] + (kind == "conv2d"))
+    rng = np.random.default_rng({"winograd": 11, "subpixel-taps": 13, "taps": 15, "gather": 19}[fast]
+                                + (kind == "conv2d"))
     for i in range(40):
         arrays, kwargs = random_case(rng, kind, fast)
         used, out = run(kind, arrays, kwargs, fast, gy_seed=i)
@@ -117,8 +119,8 @@ def test_taps_by_stride_phase_match_the_reference(kind, device):
 
 @pytest.mark.parametrize("device", NOT_NUMPY)
 @pytest.mark.parametrize("kind", ["conv2d", "conv_transpose2d"])
-@pytest.mark.parametrize("fast", ["winograd", "subpixel-taps"])
-def test_sub_pixel_plans_on_the_other_devices(kind, fast, device):
+@pytest.mark.parametrize("fast", ["winograd", "subpixel-taps", "gather"])
+def test_fast_plans_on_the_other_devices(kind, fast, device):
     """Only array-API operations: the same numbers on array-api-strict (and CuPy) as on NumPy."""
     rng = np.random.default_rng(21)
     for i in range(6):
@@ -254,21 +256,68 @@ def test_winograd_matrices_compute_the_correlation(m, r):
         np.testing.assert_allclose(AT @ ((G @ g) * (BT @ d)), direct, rtol=1e-12, atol=1e-12)
 
 
-# (conv2d geometry: big-side H, W, kernel, stride, padding; OC small-side, C big-side; plan)
+# (conv2d geometry: big-side H, W, kernel, stride, padding; OC small-side, C big-side; batch; plan)
 BEYOND = [
-    ((12, 12), 5, 1, 0, 64, 32, "winograd"),      # dcgan-mnist's D, Conv2d(32, 64, 5)
-    ((14, 14), 5, 1, 2, 32, 16, "winograd"),      # small-cnn's second Conv2d(16, 32, 5, padding=2)
-    ((14, 14), 5, 1, 2, 16, 8, "columns"),        # 8 channels: im2col measured faster
-    ((4, 4), 4, 1, 0, 1, 256, "taps"),            # DCGAN's last Conv2d(256, 1, 4): stride 1, no split
-    ((27, 27), 8, 2, 0, 3, 256, "subpixel-taps"),  # the book's D3
-    ((7, 7), 7, 1, 0, 128, 256, "columns"),       # SAGAN's first ConvT(128, 256, 7): a 1 x 1 small side
-    ((4, 4), 4, 1, 0, 100, 512, "columns"),       # DCGAN's first ConvT(100, 512, 4), in conv2d terms
-    ((7, 7), 4, 2, 1, 256, 128, "winograd"),      # ... but a 3 x 3 small side keeps Winograd
+    ((12, 12), 5, 1, 0, 64, 32, 64, "winograd"),     # dcgan-mnist's D, Conv2d(32, 64, 5)
+    ((14, 14), 5, 1, 2, 32, 16, 100, "winograd"),    # small-cnn's second Conv2d(16, 32, 5, padding=2)
+    ((14, 14), 5, 1, 2, 16, 8, 100, "columns"),      # 8 channels: im2col measured faster
+    ((4, 4), 4, 1, 0, 1, 256, 64, "taps"),           # DCGAN's last Conv2d(256, 1, 4): stride 1, no split
+    ((27, 27), 8, 2, 0, 3, 256, 1, "subpixel-taps"),  # the book's D3
+    ((7, 7), 7, 1, 0, 128, 256, 64, "columns"),      # SAGAN's first ConvT(128, 256, 7): a 1 x 1 small side
+    ((4, 4), 4, 1, 0, 100, 512, 128, "columns"),     # DCGAN's first ConvT(100, 512, 4), in conv2d terms
+    ((7, 7), 4, 2, 1, 256, 128, 64, "winograd"),     # ... but a 3 x 3 small side keeps Winograd
+    ((28, 28), 5, 2, 0, 10, 1, 1, "gather"),         # the book's MNIST CNN at batch 1 (BOOK_SPEC 4.13):
+    ((12, 12), 3, 2, 0, 10, 10, 1, "gather"),        # 144 and 250 numbers per kernel offset
+    ((12, 12), 3, 2, 0, 10, 10, 64, "columns"),      # ... 16,000 at batch 64: the offset loop
+    ((128, 128), 8, 2, 0, 256, 3, 1, "columns"),     # the book's D1: 11,163 numbers per offset
 ]
 
 
-@pytest.mark.parametrize("hw, k, s, p, oc, c, expected", BEYOND)
-def test_plan_choice_beyond_the_book(hw, k, s, p, oc, c, expected):
+@pytest.mark.parametrize("hw, k, s, p, oc, c, n, expected", BEYOND)
+def test_plan_choice_beyond_the_book(hw, k, s, p, oc, c, n, expected):
     """choose_plan's rules (conv.py, measured with bench_conv --plans and at batch 64)."""
     g = conv_module.conv2d_geometry(*hw, (k, k), (s, s), (1, 1), (p, p, p, p))
-    assert conv_module.choose_plan(g, oc, c) == expected
+    assert conv_module.choose_plan(g, oc, c, n) == expected
+
+
+@pytest.mark.parametrize("kind", ["conv2d", "conv_transpose2d"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_gather_plan_gives_the_reference_bits(kind, dtype):
+    """The gather plan copies the same numbers as im2col and sums each image number's column
+    entries in the offset loop's order, so its results are the columns plan's, bit for bit:
+    padding, dilation and strides included (20 random shapes per op)."""
+    rng = np.random.default_rng(29 + (kind == "conv2d"))
+    for i in range(20):
+        arrays, kwargs = random_case(rng, kind, "gather")
+        used, out = run(kind, arrays, kwargs, "gather", dtype=dtype, gy_seed=i)
+        assert used == "gather"
+        _, ref = run(kind, arrays, kwargs, "columns", dtype=dtype, gy_seed=i)
+        for name, a, b in zip(("output", "grad input", "grad weight", "grad bias"), out, ref):
+            np.testing.assert_array_equal(a, b, err_msg=f"{name}, {kind}{arrays[0].shape} {kwargs}")
+
+
+def test_gather_index_reads_what_the_offset_loop_reads():
+    """GatherIndex against a loop over pixels: every column entry names the image number the
+    kernel reads there (or the zero past the image for padding), and every image number's
+    row of reads lists exactly the entries that read it, in order."""
+    g = conv_module.conv2d_geometry(5, 4, (3, 2), (2, 1), (1, 2), (1, 1, 2, 0))
+    C, N = 2, 2
+    index = conv_module.GatherIndex(g, C, N)
+    pixels = N * C * g.H * g.W
+    expected = []
+    for c in range(C):
+        for i in range(g.KH):
+            for j in range(g.KW):
+                for n in range(N):
+                    for oh in range(g.OH):
+                        for ow in range(g.OW):
+                            r, q = oh * g.SH + i * g.DH - g.PT, ow * g.SW + j * g.DW - g.PL
+                            inside = 0 <= r < g.H and 0 <= q < g.W
+                            expected.append(((n * C + c) * g.H + r) * g.W + q if inside else pixels)
+    np.testing.assert_array_equal(index.columns_host, expected)
+    reads = index.image_host.reshape(index.reads, pixels)
+    for p in range(pixels):
+        entries = [k for k, e in enumerate(expected) if e == p]
+        assert list(reads[:len(entries), p]) == entries
+        assert (reads[len(entries):, p] == len(expected)).all()  # the appended zero
+    assert index.reads == max(expected.count(p) for p in range(pixels))

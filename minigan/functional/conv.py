@@ -21,7 +21,8 @@ A convolution is a matrix product once every receptive field is laid out as a co
   position, ``x[:, :, i*DH : ... : SH, j*DW : ... : SW]``. That is a Python loop of KH*KW
   slice copies (64 for the book's 8x8 kernels), never a loop over pixels, and it needs no
   scatter, no fancy indexing and no ``np.add.at``, so the same code runs on NumPy, CuPy and
-  array-api-strict (DESIGN.md, "Engine decisions").
+  array-api-strict (DESIGN.md, "Engine decisions"). (For small images, the gather plan
+  below does the same copies with one array-API ``take``.)
 * **one GEMM**: ``Y = W @ col`` with ``W`` as an (OC, C*KH*KW) matrix (a view of the
   weight) and ``col`` as (C*KH*KW, N*OH*OW), ``col[(c, i, j), (n, oh, ow)]``, so for the
   book's batch of one the product *is* the (OC, OH, OW) output. Every product here is a
@@ -62,11 +63,22 @@ Winograd's F(2x2, RxR) on it, 2.56x fewer multiplications for the 256 -> 256 lay
 time is all GEMM. :func:`choose_plan` picks a plan per call, from measurements at the book's
 shapes; the columns plan stays the readable reference the others are tested against
 (tests/test_conv_fast_path.py). :func:`plan_costs` says what each one computes and moves.
+
+The fifth plan: small images (issue #11)
+----------------------------------------
+At batch 1 on MNIST's 28 x 28 (the CNN of section 3.1), im2col's KH*KW slice copies move a
+few hundred numbers each, and the loop's Python costs more than the copying. ``gather`` is
+the columns plan with im2col as one ``take`` through an index made once per shape, and
+col2im as one ``take`` of each image number's column entries and a sum
+(:class:`GatherPlan`): the same numbers, bit for bit, in a few calls instead of KH*KW.
+``take`` is an array-API function, so it runs on every backend, as the slices do.
 """
 from __future__ import annotations
 
 import functools
 import weakref
+
+import numpy as np  # host-side only: the gather plan's indices are made on the host
 
 from ..autograd import Function, is_grad_enabled
 from ..tensor import Tensor
@@ -341,6 +353,105 @@ class ColumnsPlan:
                 "loop_bytes": itemsize * (2 * col + 3 * col + image)}
 
 
+class GatherPlan(ColumnsPlan):
+    """The columns plan for small images: im2col as one gather, col2im as one gather and a
+    sum, instead of the offset loop's KH*KW slice copies.
+
+    At batch 1 on the book's MNIST CNN the loop's Python is the cost, not its copying:
+    im2col of ``Conv2d(1, 10, 5, stride=2)`` on 28 x 28 is 25 slice copies of 144 numbers,
+    29 us, where one ``take`` of the same 3,600 numbers is 5 us; the input gradient of
+    ``Conv2d(10, 10, 3, stride=2)`` (its product and col2im) 40 us against 16 (Zen 3). Both
+    gathers read a flat index made once per shape (:func:`gather_index`). ``take`` is an
+    array-API function, so this runs on every backend; a scatter (``np.add.at``) would not,
+    hence the adjoint's own index.
+    """
+
+    name = "gather"
+
+    def prepare_big(self, big):
+        xp, g = self.xp, self.g
+        N, C = big.shape[:2]
+        index = gather_index(xp, g, C, N)
+        flat = xp.reshape(big, (-1,))
+        if g.padded:  # padding reads the one zero appended to the image
+            flat = xp.concat([flat, xp.zeros((1,), dtype=flat.dtype)])
+        col = xp.take(flat, index.columns, axis=0)
+        return xp.reshape(col, (C * g.KH * g.KW, N * g.OH * g.OW))
+
+    def release(self, col):
+        pass  # nothing lent: the columns are small
+
+    def conv_transpose(self, rows, N):
+        """col2im(W^T @ rows): every image number sums the column entries that read it."""
+        xp, g, C = self.xp, self.g, self.shape[1]
+        index = gather_index(xp, g, C, N)
+        col = xp.matmul2d(xp.permute_dims(self.Wk, (1, 0)), rows)
+        flat = xp.concat([xp.reshape(col, (-1,)), xp.zeros((1,), dtype=col.dtype)])
+        # (reads, pixels): summed over the first axis, one vectorised add per read (a sum
+        # over a short last axis would pay per pixel) in the offset loop's order
+        reads = xp.reshape(xp.take(flat, index.image, axis=0), (index.reads, N * C * g.H * g.W))
+        return xp.reshape(xp.sum(reads, axis=0), (N, C, g.H, g.W))
+
+    def costs(self, N, itemsize):
+        """Work of one forward + backward (all three products): :func:`plan_costs`."""
+        g, (OC, C, KH, KW) = self.g, self.shape
+        col = C * KH * KW * N * g.OH * g.OW
+        image = C * N * g.H * g.W
+        index = gather_index(self.xp, g, C, N)
+        # the gather copies (read + write) and reads its index; the adjoint gathers `reads`
+        # numbers per image number (and their index), then sums them
+        return {"gemm_flop": 3 * 2 * OC * col, "transform_flop": 0,
+                "loop_bytes": itemsize * 2 * col + 8 * col
+                + (itemsize * 2 + 8) * image * index.reads + itemsize * image}
+
+
+class GatherIndex:
+    """Where :class:`GatherPlan`'s gathers read, for one geometry, channel count and batch.
+
+    ``columns``: column entry k (im2col's order, ``col[(c, i, j), (n, oh, ow)]`` flattened)
+    is number ``columns[k]`` of the flat (N, C, H, W) image, or the zero appended after it
+    where the kernel reads padding. ``image``, (reads, N*C*H*W) flattened: row r holds, for
+    every image number, the r-th column entry that reads it, in the offset loop's order (so
+    the sums add in its order), or the position of a zero appended after the columns where
+    fewer than ``reads`` entries read it.
+    """
+
+    def __init__(self, g, C, N):
+        c, i, j, n, oh, ow = np.ogrid[:C, :g.KH, :g.KW, :N, :g.OH, :g.OW]
+        r = oh * g.SH + i * g.DH - g.PT  # the image row and column that entry reads
+        s = ow * g.SW + j * g.DW - g.PL
+        inside = (r >= 0) & (r < g.H) & (s >= 0) & (s < g.W)
+        pixels = N * C * g.H * g.W
+        columns = np.where(inside, ((n * C + c) * g.H + r) * g.W + s, pixels).reshape(-1)
+        # the adjoint: column entries grouped by the pixel they read (a stable sort keeps
+        # each pixel's entries in the loop's (i, j) order), padded to the most-read pixel's count
+        order = np.argsort(columns, kind="stable")
+        counts = np.bincount(columns, minlength=pixels + 1)[:pixels]
+        self.reads = max(1, int(counts.max()))
+        image = np.full((pixels, self.reads), columns.size)  # the appended zero
+        first = np.cumsum(counts) - counts
+        read = order[:counts.sum()]  # the entries that read a pixel (padding reads sort last)
+        pixel = columns[read]
+        image[pixel, np.arange(read.size) - first[pixel]] = read
+        self.columns_host, self.image_host = columns, image.T.reshape(-1)
+
+
+@functools.lru_cache(maxsize=64)
+def _gather_index_host(g, C, N):
+    return GatherIndex(g, C, N)
+
+
+@functools.lru_cache(maxsize=64)
+def gather_index(xp, g, C, N):
+    """The :class:`GatherIndex` of one shape, its arrays on ``xp``'s device (made once)."""
+    host = _gather_index_host(g, C, N)
+    index = GatherIndex.__new__(GatherIndex)
+    index.reads = host.reads
+    index.columns = xp.from_numpy(host.columns_host)
+    index.image = xp.from_numpy(host.image_host)
+    return index
+
+
 class TapsPlan:
     """The offset loop on the small image instead, for layers whose small side has few
     channels (the book's 256 -> 3 Conv2d and 3 -> 256 ConvTranspose2d): one product maps the
@@ -517,10 +628,11 @@ def plan_costs(plan, N, itemsize):
     return plan.costs(N, itemsize)
 
 
-PLAN = None  # None: choose per call; "columns", "taps", "subpixel-taps" or "winograd" forces one
+PLAN = None  # None: choose per call; "columns", "gather", "taps", "subpixel-taps" or "winograd" forces one
+GATHER_MAX = 4096  # numbers per kernel offset up to which GatherPlan beats the offset loop (choose_plan)
 
 
-def choose_plan(g, OC, C):
+def choose_plan(g, OC, C, N=1):
     """The plan for a convolution (in conv2d terms: C big-side, OC small-side channels),
     chosen by measurement at the book's shapes (``benchmarks/bench_conv.py --plans``):
 
@@ -544,6 +656,13 @@ def choose_plan(g, OC, C):
       kernels; ``bench_conv.py --plans``);
     * ``taps`` for such layers when they have stride 1 (DCGAN's last 4x4 Conv2d to one
       channel) or a kernel that is not a whole number of strides;
+    * ``gather`` when the column matrix is small, at most :data:`GATHER_MAX` numbers for
+      each of the KH*KW offsets (``N`` is the batch): the offset loop's Python then costs
+      more than its copying (:class:`GatherPlan`). fwd+bwd against columns (Zen 3, float32):
+      the MNIST CNN's Conv2d(1, 10, 5, 2) at batch 1 (144 numbers per offset) 54 vs 81 us,
+      its Conv2d(10, 10, 3, 2) (250) 78 vs 116, Conv2d(8, 8, 3, padding=1) on 16 x 16 at
+      batch 4 (8,192) 0.55 vs 0.80 ms; from about 10,000 numbers per offset the loop wins
+      (16 x Conv2d(1, 8, 5) on 28 x 28: 0.92 vs 0.87 ms; 32,768: 1.2-1.5x);
     * ``columns`` (im2col, the reference) otherwise.
     """
     if min(OC, C) >= 16 and winograd.eligible(g) and g.OH * g.OW > 1:
@@ -551,21 +670,26 @@ def choose_plan(g, OC, C):
     if C >= 8 * OC * g.SH * g.SW:
         strided = g.SH * g.SW > 1  # at stride 1 there is nothing to split
         return "subpixel-taps" if strided and winograd.eligible(g) else "taps"
+    if C * N * g.OH * g.OW <= GATHER_MAX:  # numbers per offset
+        return "gather"
     return "columns"
 
 
-def make_plan(xp, g, W):
-    """The plan :data:`PLAN` forces (tests, benchmarks), else :func:`choose_plan`'s. A forced
-    ``winograd`` or ``subpixel-taps`` runs columns where the geometry does not allow the
-    sub-pixel split (dilation, kernel not a multiple of the stride)."""
+def make_plan(xp, g, W, N=1):
+    """The plan :data:`PLAN` forces (tests, benchmarks), else :func:`choose_plan`'s for a
+    batch of ``N``. A forced ``winograd`` or ``subpixel-taps`` runs columns where the
+    geometry does not allow the sub-pixel split (dilation, kernel not a multiple of the
+    stride)."""
     OC, C = W.shape[0], W.shape[1]
-    name = PLAN or choose_plan(g, OC, C)
+    name = PLAN or choose_plan(g, OC, C, N)
     if name in ("winograd", "subpixel-taps") and not winograd.eligible(g):
         name = "columns"
     if name == "winograd":
         return winograd.WinogradPlan(xp, g, W)
     if name == "subpixel-taps":
         return SubPixelTapsPlan(xp, g, W)
+    if name == "gather":
+        return GatherPlan(xp, g, W)
     return TapsPlan(xp, g, W) if name == "taps" else ColumnsPlan(xp, g, W)
 
 
@@ -591,8 +715,9 @@ class _PlannedConv(Function):
 
     def _prepare(self, x, W):
         """``x`` with its batch axis, and the plan for this call (kept for backward)."""
-        self.plan = make_plan(self.xp, self.g, W)
-        return _batched(self.xp, x), self.plan
+        x4 = _batched(self.xp, x)
+        self.plan = make_plan(self.xp, self.g, W, x4.shape[0])
+        return x4, self.plan
 
     def _add_bias(self, y, b):
         if b is not None:
