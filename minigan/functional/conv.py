@@ -436,12 +436,14 @@ class GatherIndex:
         self.columns_host, self.image_host = columns, image.T.reshape(-1)
 
 
-@functools.lru_cache(maxsize=64)
+# A few shapes at a time (a model's layers, a last smaller batch); an index is at most a few
+# MB (4,096 numbers per offset, times the offsets, in int64), so 16 of them stay small.
+@functools.lru_cache(maxsize=16)
 def _gather_index_host(g, C, N):
     return GatherIndex(g, C, N)
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=16)
 def gather_index(xp, g, C, N):
     """The :class:`GatherIndex` of one shape, its arrays on ``xp``'s device (made once)."""
     host = _gather_index_host(g, C, N)
