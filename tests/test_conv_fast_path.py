@@ -296,6 +296,21 @@ def test_gather_plan_gives_the_reference_bits(kind, dtype):
             np.testing.assert_array_equal(a, b, err_msg=f"{name}, {kind}{arrays[0].shape} {kwargs}")
 
 
+@pytest.mark.parametrize("kind", ["conv2d", "conv_transpose2d"])
+def test_gather_plan_on_an_empty_batch(kind):
+    """A batch of 0 images (PyTorch allows it) is small enough for the gather plan, whose
+    index then has no pixels: an empty result and gradients, as the columns plan gives."""
+    rng = np.random.default_rng(31)
+    w = rng.standard_normal((3, 2, 3, 3))
+    x = rng.standard_normal((0, 2, 6, 5) if kind == "conv2d" else (0, 3, 6, 5))
+    used, out = run(kind, (x, w, None), dict(stride=2, padding=1), None)
+    assert used == "gather"
+    _, ref = run(kind, (x, w, None), dict(stride=2, padding=1), "columns")
+    for a, b in zip(out, ref):
+        assert a.shape == b.shape
+        np.testing.assert_array_equal(a, b)
+
+
 def test_gather_index_reads_what_the_offset_loop_reads():
     """GatherIndex against a loop over pixels: every column entry names the image number the
     kernel reads there (or the zero past the image for padding), and every image number's

@@ -427,7 +427,7 @@ class GatherIndex:
         # each pixel's entries in the loop's (i, j) order), padded to the most-read pixel's count
         order = np.argsort(columns, kind="stable")
         counts = np.bincount(columns, minlength=pixels + 1)[:pixels]
-        self.reads = max(1, int(counts.max()))
+        self.reads = max(1, int(counts.max(initial=0)))  # (an empty batch has no pixels)
         image = np.full((pixels, self.reads), columns.size)  # the appended zero
         first = np.cumsum(counts) - counts
         read = order[:counts.sum()]  # the entries that read a pixel (padding reads sort last)
