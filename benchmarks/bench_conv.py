@@ -11,8 +11,8 @@ max; a sample is a block of calls lasting >= 50 ms. The ratio is minigan / torch
 products for forward + backward).
 
 Beside the FLOPs, every row says which plan minigan ran (functional/conv.py: "columns",
-"taps", "subpixel-taps" or "winograd"; "gather", the columns plan for small images, is for
-batch-1 MNIST shapes, never these layers') and what that plan costs per forward + backward: the FLOPs its GEMMs
+"taps", "subpixel-taps" or "winograd"; the fifth, "gather", is for small images such as the
+batch-1 MNIST CNN's, never these layers) and what that plan costs per forward + backward: the FLOPs its GEMMs
 execute (Winograd's are fewer than the convolution's), and the bytes its offset loops move
 (im2col + col2im for columns, or their counterparts: the tap gather/spread, the
 sub-pixel split, Winograd's tiles). The machine's large-matrix float32 rate
