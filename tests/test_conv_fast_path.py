@@ -329,8 +329,8 @@ def test_gather_index_reads_what_the_offset_loop_reads():
                             r, q = oh * g.SH + i * g.DH - g.PT, ow * g.SW + j * g.DW - g.PL
                             inside = 0 <= r < g.H and 0 <= q < g.W
                             expected.append(((n * C + c) * g.H + r) * g.W + q if inside else pixels)
-    np.testing.assert_array_equal(index.columns_host, expected)
-    reads = index.image_host.reshape(index.reads, pixels)
+    np.testing.assert_array_equal(index.columns, expected)
+    reads = index.image.reshape(index.reads, pixels)
     for p in range(pixels):
         entries = [k for k, e in enumerate(expected) if e == p]
         assert list(reads[:len(entries), p]) == entries

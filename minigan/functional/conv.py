@@ -75,6 +75,7 @@ col2im as one ``take`` of each image number's column entries and a sum
 """
 from __future__ import annotations
 
+import copy
 import functools
 import weakref
 
@@ -433,7 +434,13 @@ class GatherIndex:
         read = order[:counts.sum()]  # the entries that read a pixel (padding reads sort last)
         pixel = columns[read]
         image[pixel, np.arange(read.size) - first[pixel]] = read
-        self.columns_host, self.image_host = columns, image.T.reshape(-1)
+        self.columns, self.image = columns, image.T.reshape(-1)  # NumPy arrays: see on()
+
+    def on(self, xp):
+        """The same index with its arrays on ``xp``'s device."""
+        index = copy.copy(self)
+        index.columns, index.image = xp.from_numpy(self.columns), xp.from_numpy(self.image)
+        return index
 
 
 # A few shapes at a time (a model's layers, a last smaller batch); an index is at most a few
@@ -446,12 +453,7 @@ def _gather_index_host(g, C, N):
 @functools.lru_cache(maxsize=16)
 def gather_index(xp, g, C, N):
     """The :class:`GatherIndex` of one shape, its arrays on ``xp``'s device (made once)."""
-    host = _gather_index_host(g, C, N)
-    index = GatherIndex.__new__(GatherIndex)
-    index.reads = host.reads
-    index.columns = xp.from_numpy(host.columns_host)
-    index.image = xp.from_numpy(host.image_host)
-    return index
+    return _gather_index_host(g, C, N).on(xp)
 
 
 class TapsPlan:
