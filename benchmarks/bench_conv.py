@@ -235,6 +235,7 @@ def bench_layer(spec, torch, samples, plans=False):
                                        f"stride={STRIDE}" + (f", padding={spec[5]}" if spec[5] else "") + ")",
            "input": list(spec[4]), "output": list(out_shape), "gflop_forward": fl / 1e9,
            "plan": plan.name,
+           "winograd_block": getattr(plan, "m", None),  # F(m x m, R x R): conv_winograd.output_block
            "per_forward_backward": {"conv_gflop": 3 * fl / 1e9, "gemm_gflop": cost["gemm_flop"] / 1e9,
                                     "transform_gflop": cost["transform_flop"] / 1e9,
                                     "loop_mbytes": cost["loop_bytes"] / 1e6},

@@ -243,7 +243,8 @@ def test_book_layers_automatic_plan_float32(kind, cin, cout, pad, shape, expecte
 
 
 # ----------------------------------------------------------------------------- the matrices
-@pytest.mark.parametrize("m, r", [(2, 2), (2, 3), (3, 2), (2, 4), (3, 4), (4, 3)])
+@pytest.mark.parametrize("m, r", [(2, 2), (2, 3), (3, 2), (4, 2), (5, 2), (2, 4), (3, 4), (4, 3), (2, 5),
+                                  (3, 5), (2, 7)])
 def test_winograd_matrices_compute_the_correlation(m, r):
     """A^T [(G g) * (B^T d)] is the 1-D correlation y_i = sum_k g_k d_(i+k), to rounding."""
     AT, G, BT = conv_winograd.winograd_matrices(m, r)
@@ -336,3 +337,54 @@ def test_gather_index_reads_what_the_offset_loop_reads():
         assert list(reads[:len(entries), p]) == entries
         assert (reads[len(entries):, p] == len(expected)).all()  # the appended zero
     assert index.reads == max(expected.count(p) for p in range(pixels))
+
+
+# ----------------------------------------------------------------------------- the Winograd block
+@pytest.mark.parametrize("m", [2, 3, 4, 5])
+@pytest.mark.parametrize("kind", ["conv2d", "conv_transpose2d"])
+def test_every_winograd_block_matches_the_reference(kind, m, monkeypatch):
+    """F(m x m, R x R) for each block m that ``output_block`` can choose, forced on 20 seeded
+    random shapes per op: forward and every gradient, float64, against the columns plan."""
+    monkeypatch.setattr(conv_winograd, "output_block", lambda R, OH, OW: m)
+    rng = np.random.default_rng(40 + m + 10 * (kind == "conv2d"))
+    for i in range(20):
+        arrays, kwargs = random_case(rng, kind, "winograd")
+        used, out = run(kind, arrays, kwargs, "winograd", gy_seed=i)
+        assert used == "winograd"
+        _, ref = run(kind, arrays, kwargs, "columns", gy_seed=i)
+        assert_same(out, ref, 1e-9, 1e-11, f"winograd F({m}), {kind}{tuple(arrays[0].shape)} {kwargs}")
+
+
+# (R, output side, the block output_block picks): the layers measured for its docstring
+BLOCKS = [
+    (2, 7, 4),    # dcgan-mnist's and SAGAN's Conv2d(64, 128, 4, 2, 1) to 7 x 7: 2 tiles of 4
+    (2, 8, 4),    # DCGAN's Conv2d(64, 128, 4, 2, 1) to 8 x 8: not 3 or 5 (3 tiles, or 2 of 5)
+    (2, 1, 2),    # a 1 x 1 output: the smallest block
+    (3, 28, 4),   # ACGAN's Conv2d(128, 64, 3, padding=1) on 28 x 28: 7 tiles of 4
+    (3, 14, 4),   # its Conv2d(128, 128, 3) on 14 x 14
+    (4, 27, 3),   # the book's D2 (k8 s2) to 27 x 27: 9 tiles of 3 (n = 6: not 4)
+    (4, 28, 3),   # the book's G2
+    (5, 8, 2),    # dcgan-mnist's Conv2d(32, 64, 5): n = 6 already at m = 2
+    (7, 5, 2),    # past MAX_TILE: still the smallest block
+]
+
+
+@pytest.mark.parametrize("R, side, m", BLOCKS)
+def test_output_block_choice(R, side, m):
+    assert conv_winograd.output_block(R, side, side) == m
+
+
+@pytest.mark.parametrize("R", [2, 3, 4, 5])
+@pytest.mark.parametrize("stride", [1, 2])
+def test_winograd_float32_rounding_stays_near_direct(R, stride):
+    """The accuracy behind MAX_TILE (conv_winograd's docstring): in float32, with the block
+    output_block picks, the output is within 1e-5 of the float64 truth, relative to its
+    largest number (measured 2-7e-6; PyTorch's direct sum 0.6-3e-6; n = 7 tiles reach 2e-5)."""
+    rng = np.random.default_rng(R + 10 * stride)
+    k = R * stride
+    x, w = rng.standard_normal((2, 64, 24, 24)), rng.standard_normal((64, 64, k, k)) * 0.05
+    truth = torch.nn.functional.conv2d(torch.from_numpy(x), torch.from_numpy(w), stride=stride).numpy()
+    used, out = run("conv2d", (x, w, None), dict(stride=stride), "winograd", dtype="float32")
+    assert used == "winograd"
+    error = float(np.abs(out[0] - truth).max() / np.abs(truth).max())
+    assert error <= 1e-5, f"F({conv_winograd.output_block(R, *truth.shape[2:])}, {R}): {error:.1e}"

@@ -27,15 +27,26 @@ this plan does, in two steps that are both exact (in exact arithmetic):
        M[e] = U[e] @ V[e]       n*n products (OC x S*S*C) @ (S*S*C x tiles)
        Y    = A^T M A            per output channel and tile
 
-   For the book's layers F(2x2, 4x4) does 25 products where direct convolution does 64:
-   2.56x fewer FLOPs, in each of the three products (forward, input grad, weight grad).
+   For the book's layers F(3x3, 4x4) does 36 products where direct convolution does
+   9 * 16 = 144: 4x fewer FLOPs, in each of the three products (forward, input grad, weight
+   grad); F(2x2, 4x4) would do 25 for 64 (2.56x).
 
 The matrices come from Toom-Cook interpolation at the points listed in :data:`POINTS`
-(0, 1, -1, 2, ... and infinity): ``A^T`` and ``G`` are written down from the points, and
+(0, 1, -1, 1/2, -2, ... and infinity): ``A^T`` and ``G`` are written down from the points, and
 ``B^T`` is the one matrix that makes the identity sum_e A^T[i,e] G[e,k] B^T[e,t] = [t == i+k]
-hold, found by a linear solve and verified at import (float64). Rounding in float32 is a few
-times PyTorch's (relative error about 3e-6 on the book's layers, against 6e-7 for direct
-convolution): larger interpolation points would make it worse, so m stays small.
+hold, found by a linear solve and verified at import (float64).
+
+**How big a tile.** A bigger output block m saves more multiplications (m*m*R*R of them
+become n*n), but the transforms' entries grow with the points, and with them the rounding.
+In float32, relative to the output's largest number (64 -> 64 channels, kernels of R and
+2R at strides 1 and 2; one thread, Zen 3), direct convolution is off by about 5e-7 and
+PyTorch by 0.6-3e-6; Winograd with tiles of n = 5 or 6 (m + R - 1) by 2-7e-6 for every R
+from 2 to 5, with n = 7 by 5e-6 to 2e-5, with n = 8 by up to 3e-4. So the tile stops at
+:data:`MAX_TILE` = 6, and within that :func:`output_block` picks the m that covers the
+output with the least padded work (``tests/test_conv_fast_path.py`` holds the chosen blocks
+to 1e-5). 1/2 comes before 2 in :data:`POINTS`: F(4x4, 3x3) is then off by 3e-6 instead
+of 7e-6 to 1e-5 (strides 1 and 2), F(3x3, 4x4) and F(2x2, 5x5) by 2-3e-6 instead of 4-8e-6
+(F(4x4, 2x2) goes from 3-5e-6 to 3-7e-6).
 
 How it maps onto a plan (see :mod:`minigan.functional.conv` for the plan interface): in
 conv2d terms, big image -> small image, weight (OC, C, KH, KW),
@@ -71,9 +82,11 @@ import numpy as np
 from .work_arrays import work_arrays
 
 # Interpolation points (besides infinity), in the order they are used: n - 1 of them for
-# F(m, R) with n = m + R - 1. Small integers first, then halves: +-2 and 1/2 are exact in
-# binary and keep the transforms' rounding close to that of the direct sum.
-POINTS = (0.0, 1.0, -1.0, 2.0, -2.0, 0.5, -0.5, 3.0, -3.0)
+# F(m, R) with n = m + R - 1. Powers of two are exact in binary and keep the transforms'
+# rounding close to that of the direct sum; 1/2 before 2 halves the error of n = 6 (module
+# docstring).
+POINTS = (0.0, 1.0, -1.0, 0.5, -2.0, 2.0, -0.5, 3.0, -3.0)
+MAX_TILE = 6  # the largest tile n = m + R - 1 that output_block chooses (module docstring)
 
 
 @functools.lru_cache(maxsize=None)
@@ -140,6 +153,26 @@ def _product(xp, a, b):
     return xp.matmul2d(a, b)
 
 
+def output_block(R, OH, OW):
+    """m of F(m x m, R x R) for an OH x OW output: among the blocks whose tile stays within
+    :data:`MAX_TILE` (and 2, the smallest, for R >= 6), the one with the least padded work,
+    tiles * n * n; ties go to the smaller block (its transforms are cheaper).
+
+    Measured forward + backward, float32, two BLAS threads, Zen 3, F(2) / F(3) / F(4):
+    ACGAN's Conv2d(128, 64, 3, padding=1) on 28 x 28 at batch 64 256 / 234 / 178 ms
+    (PyTorch 172); its Conv2d(128, 128, 3, padding=1) on 14 x 14 90 / 78 / 80 (84); DCGAN's
+    Conv2d(64, 128, 4, 2, 1) to 8 x 8 at batch 128 71 / 86 / 60 (52); the book's D2
+    (256 -> 256, k8 s2, to 27 x 27) 118 / 103 (152). A block that leaves much of the last
+    tile empty loses: F(3) and F(5) to 8 x 8 (F(5): 101)."""
+    best = None
+    for m in range(2, max(2, MAX_TILE + 1 - R) + 1):
+        n = m + R - 1
+        work = -(-OH // m) * -(-OW // m) * n * n
+        if best is None or work < best[0]:
+            best = (work, m)
+    return best[1]
+
+
 def eligible(g):
     """The plan's geometry: no dilation, kernel = stride x R with the same R >= 2 both ways."""
     return (g.DH == 1 and g.DW == 1 and g.KH % g.SH == 0 and g.KW % g.SW == 0
@@ -176,7 +209,7 @@ def channels_first(xp, img):
 
 class WinogradPlan:
     """Sub-pixel split + Winograd F(m x m, R x R) (module docstring). ``m`` is the output
-    block; 2 for every layer that :func:`minigan.functional.conv.make_plan` gives it.
+    block, by default the one :func:`output_block` picks for the layer.
 
     Layouts: channels last. With E = n*n tile positions, SC = S*T*C phase channels (phase
     (p, q) outside, channel c inside) and P = N*TH*TW tiles, the tiles are V (E, P, SC), the
@@ -193,11 +226,13 @@ class WinogradPlan:
 
     name = "winograd"
 
-    def __init__(self, xp, g, W, m=2):
-        self.xp, self.g, self.m = xp, g, m
+    def __init__(self, xp, g, W, m=None):
         OC, C, KH, KW = self.shape = tuple(W.shape)
         S, T = g.SH, g.SW
         R = self.R = KH // S
+        if m is None:
+            m = output_block(R, g.OH, g.OW)
+        self.xp, self.g, self.m = xp, g, m
         n = self.n = m + R - 1
         self.KA, self.KB = _kron(xp, m, R, W.dtype)
         # tiles per image: enough m x m blocks to cover the output, and the padded image
