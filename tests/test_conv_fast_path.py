@@ -84,6 +84,17 @@ def assert_same(fast, ref, rtol, atol, what):
                                    err_msg=f"{what} {name}")
 
 
+def random_case_matches_reference(rng, kind, fast, gy_seed, device="cpu", what=""):
+    """Draw one :func:`random_case` for ``fast``, run it under ``fast`` (on ``device``) and under
+    the columns plan (cpu), and check that they agree (float64). Returns (outputs, kwargs)."""
+    arrays, kwargs = random_case(rng, kind, fast)
+    used, out = run(kind, arrays, kwargs, fast, device=device, gy_seed=gy_seed)
+    assert used == fast, (kwargs, used)
+    _, ref = run(kind, arrays, kwargs, "columns", gy_seed=gy_seed)
+    assert_same(out, ref, 1e-9, 1e-11, f"{what}{fast} on {device} vs columns, {kind}{tuple(arrays[0].shape)} {kwargs}")
+    return out, kwargs
+
+
 # ----------------------------------------------------------------------------- fast vs reference
 @pytest.mark.parametrize("kind", ["conv2d", "conv_transpose2d"])
 @pytest.mark.parametrize("fast", ["winograd", "subpixel-taps", "taps", "gather"])
@@ -92,11 +103,7 @@ def test_fast_plans_match_the_reference_on_random_shapes(kind, fast):
     rng = np.random.default_rng({"winograd": 11, "subpixel-taps": 13, "taps": 15, "gather": 19}[fast]
                                 + (kind == "conv2d"))
     for i in range(40):
-        arrays, kwargs = random_case(rng, kind, fast)
-        used, out = run(kind, arrays, kwargs, fast, gy_seed=i)
-        assert used == fast, (kwargs, used)
-        _, ref = run(kind, arrays, kwargs, "columns", gy_seed=i)
-        assert_same(out, ref, 1e-9, 1e-11, f"{fast} vs columns, {kind}{tuple(arrays[0].shape)} {kwargs}")
+        random_case_matches_reference(rng, kind, fast, gy_seed=i)
 
 
 @pytest.mark.parametrize("device", DEVICES)
@@ -124,11 +131,7 @@ def test_fast_plans_on_the_other_devices(kind, fast, device):
     """Only array-API operations: the same numbers on array-api-strict (and CuPy) as on NumPy."""
     rng = np.random.default_rng(21)
     for i in range(6):
-        arrays, kwargs = random_case(rng, kind, fast)
-        used, out = run(kind, arrays, kwargs, fast, device=device, gy_seed=i)
-        assert used == fast
-        _, ref = run(kind, arrays, kwargs, "columns", gy_seed=i)
-        assert_same(out, ref, 1e-9, 1e-11, f"{device} {fast}, {kind} {kwargs}")
+        random_case_matches_reference(rng, kind, fast, gy_seed=i, device=device)
 
 
 def test_winograd_results_come_back_channels_first(monkeypatch):
@@ -142,11 +145,7 @@ def test_winograd_results_come_back_channels_first(monkeypatch):
     rng = np.random.default_rng(23)
     for kind in ("conv2d", "conv_transpose2d"):
         for i in range(8):
-            arrays, kwargs = random_case(rng, kind, "winograd")
-            used, out = run(kind, arrays, kwargs, "winograd", gy_seed=i)
-            assert used == "winograd"
-            _, ref = run(kind, arrays, kwargs, "columns", gy_seed=i)
-            assert_same(out, ref, 1e-9, 1e-11, f"winograd, row blocks, {kind} {kwargs}")
+            out, kwargs = random_case_matches_reference(rng, kind, "winograd", gy_seed=i, what="row blocks, ")
             untiled = out[1] if kind == "conv2d" else out[0]  # what untiles made
             assert untiled.flags.c_contiguous, (kind, kwargs, untiled.strides)
     img = np.arange(2 * 5 * 3 * 4, dtype=np.float32).reshape(2, 5, 3, 4)  # (N, H, W, C)
@@ -348,11 +347,7 @@ def test_every_winograd_block_matches_the_reference(kind, m, monkeypatch):
     monkeypatch.setattr(conv_winograd, "output_block", lambda R, OH, OW: m)
     rng = np.random.default_rng(40 + m + 10 * (kind == "conv2d"))
     for i in range(20):
-        arrays, kwargs = random_case(rng, kind, "winograd")
-        used, out = run(kind, arrays, kwargs, "winograd", gy_seed=i)
-        assert used == "winograd"
-        _, ref = run(kind, arrays, kwargs, "columns", gy_seed=i)
-        assert_same(out, ref, 1e-9, 1e-11, f"winograd F({m}), {kind}{tuple(arrays[0].shape)} {kwargs}")
+        random_case_matches_reference(rng, kind, "winograd", gy_seed=i, what=f"F({m}) ")
 
 
 # (R, output side, the block output_block picks): the layers measured for its docstring
