@@ -60,9 +60,9 @@ S*S phases of the image (``x[:, :, p::S, q::S]`` as extra channels). ``subpixel-
 the taps plan on that phase image (S*S times fewer planes and products: the book's 256 -> 3
 and 3 -> 256 layers), and ``winograd`` (:mod:`minigan.functional.conv_winograd`) runs
 Winograd's F(m x m, R x R) on it, with the block m chosen per layer (F(3x3, 4x4) for the
-256 -> 256 layers, whose time is all GEMM: 4x fewer multiplications). :func:`choose_plan` picks a plan per call, from measurements at the book's
-shapes; the columns plan stays the readable reference the others are tested against
-(tests/test_conv_fast_path.py). :func:`plan_costs` says what each one computes and moves.
+256 -> 256 layers, whose time is all GEMM: 4x fewer multiplications). :func:`choose_plan`
+picks a plan per call, from measurements at the book's shapes; the columns plan stays the
+readable reference the others are tested against (tests/test_conv_fast_path.py). :func:`plan_costs` says what each one computes and moves.
 
 The fifth plan: small images (issue #11)
 ----------------------------------------
