@@ -12,10 +12,10 @@ products for forward + backward).
 
 Beside the FLOPs, every row says which plan minigan ran (functional/conv.py: "columns",
 "taps", "subpixel-taps" or "winograd"; the fifth, "gather", is for small images such as the
-batch-1 MNIST CNN's, never these layers) and what that plan costs per forward + backward: the FLOPs its GEMMs
-execute (Winograd's are fewer than the convolution's), and the bytes its offset loops move
-(im2col + col2im for columns, or their counterparts: the tap gather/spread, the
-sub-pixel split, Winograd's tiles). The machine's large-matrix float32 rate
+batch-1 MNIST CNN's, never these layers) and what that plan costs per forward + backward: the
+FLOPs its GEMMs execute (Winograd's are fewer than the convolution's), and the bytes its
+offset loops move (im2col + col2im for columns, or their counterparts: the tap
+gather/spread, the sub-pixel split, Winograd's tiles). The machine's large-matrix float32 rate
 (NumPy, square products of 4096) is measured in the same run, before and after the layers,
 and every GEMM rate is also given as a share of it. Every sample is taken while the BLAS probe
 reads quiet (``minigan.bench.machine.PhaseWatch``: these shared VMs have slow phases in which

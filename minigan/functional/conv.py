@@ -62,7 +62,8 @@ and 3 -> 256 layers), and ``winograd`` (:mod:`minigan.functional.conv_winograd`)
 Winograd's F(m x m, R x R) on it, with the block m chosen per layer (F(3x3, 4x4) for the
 256 -> 256 layers, whose time is all GEMM: 4x fewer multiplications). :func:`choose_plan`
 picks a plan per call, from measurements at the book's shapes; the columns plan stays the
-readable reference the others are tested against (tests/test_conv_fast_path.py). :func:`plan_costs` says what each one computes and moves.
+readable reference the others are tested against (tests/test_conv_fast_path.py).
+:func:`plan_costs` says what each one computes and moves.
 
 The fifth plan: small images (issue #11)
 ----------------------------------------
@@ -642,10 +643,9 @@ def choose_plan(g, OC, C, N=1):
 
     * ``winograd`` when both sides have at least 16 channels and the kernel is a whole
       number of strides: the products are then most of the work, and Winograd does 2.56x
-      fewer multiplications for the book's 8x8 / stride-2 layers (256 -> 256) with 2 x 2
-      output blocks (4x with the 3 x 3 blocks it now uses, ``conv_winograd.output_block``;
-      the figures below are from 2 x 2 blocks and only favour it more now). Measured
-      fwd+bwd against columns (Zen 5): 256 -> 256 k8 s2 52 vs 74 ms; at batch 64,
+      (2 x 2 output blocks) to 4x (the 3 x 3 blocks ``conv_winograd.output_block`` picks)
+      fewer multiplications for the book's 8x8 / stride-2 layers (256 -> 256). Measured
+      with 2 x 2 blocks, fwd+bwd against columns (Zen 5): 256 -> 256 k8 s2 52 vs 74 ms; at batch 64,
       32 -> 64 k5 (dcgan-mnist's D) 7.6 vs 15.3, 16 -> 16 k5 2.8 vs 6.3, 32 -> 32 k4 s2
       4.9 vs 9.5; 16 -> 32 k5 pad 2 at batch 100 (small-cnn) 17.5 vs 17.7; but 8 -> 16 k5
       5.3 vs 4.9, hence the 16 - unless the small image is a single pixel (a generator's

@@ -164,13 +164,10 @@ def output_block(R, OH, OW):
     Conv2d(64, 128, 4, 2, 1) to 8 x 8 at batch 128 71 / 86 / 60 (52); the book's D2
     (256 -> 256, k8 s2, to 27 x 27) 118 / 103 (152). A block that leaves much of the last
     tile empty loses: F(3) and F(5) to 8 x 8 (F(5): 101)."""
-    best = None
-    for m in range(2, max(2, MAX_TILE + 1 - R) + 1):
-        n = m + R - 1
-        work = -(-OH // m) * -(-OW // m) * n * n
-        if best is None or work < best[0]:
-            best = (work, m)
-    return best[1]
+    largest = max(2, MAX_TILE + 1 - R)
+    # tiles (ceil(OH / m) * ceil(OW / m)) times the n * n positions of each; min() keeps the
+    # first, smallest, of equal blocks
+    return min(range(2, largest + 1), key=lambda m: -(-OH // m) * -(-OW // m) * (m + R - 1) ** 2)
 
 
 def eligible(g):
