@@ -419,9 +419,11 @@ def plot(rows, path):
         for i, r in enumerate(rows):
             ax.text(xs[i], max(m[i], t[i]) * 1.15, f"{r[key]['ratio']:.2f}x", ha="center", fontsize=9)
         ax.set_yscale("log")
-        ax.set_xticks(xs, [f"{r['layer']} {r['plan']}\n{r['output'][1]}x{r['output'][2]}\nx{r['output'][3]}"
+        # one line each for layer, plan and output size: "subpixel-taps" beside its layer's
+        # name ran into the next label
+        ax.set_xticks(xs, [f"{r['layer']}\n{r['plan']}\n{r['output'][1]}x{r['output'][2]}x{r['output'][3]}"
                            for r in rows],
-                      fontsize=8)
+                      fontsize=7)
         ax.set_ylabel("ms (median, log scale)")
         ax.set_title(f"Book conv-GAN layers, batch 1: {title}\n(label: minigan / torch time)")
         ax.legend(fontsize=8, loc="upper left")
